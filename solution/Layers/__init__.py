@@ -1,0 +1,17 @@
+__all__ = [
+    "Base",
+    "BatchNormalization",
+    "Conv",
+    "Dropout",
+    "Flatten",
+    "FullyConnected",
+    "Helpers",
+    "Initializers",
+    "LSTM",
+    "Pooling",
+    "ReLU",
+    "RNN",
+    "Sigmoid",
+    "SoftMax",
+    "TanH",
+]

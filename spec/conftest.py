@@ -1,0 +1,58 @@
+"""Fixtures every spec module shares.
+
+The submission under test is the fixture `sub`. Choose it with `pytest spec --solution PATH`
+or the environment variable DL_SOLUTION; the default is the harness's bundled `solution/`.
+Each module marks its tests with the exercise section they belong to
+(`pytestmark = pytest.mark.section("Dropout")`); graders score by that marker.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from spec.support.submission import open_in_process
+
+BUNDLED_SOLUTION = Path(__file__).resolve().parents[1] / "solution"
+
+# A grade must be reproducible: hypothesis draws the same examples on every run.
+settings.register_profile(
+    "spec",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=20,
+    print_blob=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("spec")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("spec", "exercise 3 acceptance tests")
+    group.addoption(
+        "--solution",
+        metavar="PATH",
+        default=os.environ.get("DL_SOLUTION") or str(BUNDLED_SOLUTION),
+        help="solution folder to test (default: $DL_SOLUTION or the bundled solution/)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "section(name): the exercise section a test belongs to")
+
+
+@pytest.fixture(scope="session")
+def sub(request: pytest.FixtureRequest):
+    """The submission: `sub.Layers.Dropout.Dropout(0.5)`, `sub.probes`, `sub.reference`."""
+    return open_in_process(request.config.getoption("--solution"))
+
+
+@pytest.fixture(autouse=True)
+def seeded(sub) -> None:
+    """Student code draws from np.random; every test starts it from the same seed."""
+    sub.seed(0)
+

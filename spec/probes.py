@@ -1,0 +1,53 @@
+"""Objects the spec hands to a submission.
+
+These live beside the submission (in its process, when it is isolated), so they may use
+NumPy and nothing else, and everything they record is plain data.
+"""
+
+import numpy as np
+
+
+class RecordingInitializer:
+    """Fills every tensor with `value` and records how it was asked: (shape, fan_in, fan_out)."""
+
+    def __init__(self, value=0.1):
+        self.value = value
+        self.calls = []
+
+    def initialize(self, weights_shape, fan_in, fan_out):
+        shape = tuple(int(n) for n in np.atleast_1d(weights_shape))
+        self.calls.append((shape, float(fan_in), float(fan_out)))
+        return np.full(shape, float(self.value))
+
+
+class Constant:
+    """Fills every tensor with one value: how the spec fixes parameters it cannot set directly."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def initialize(self, weights_shape, fan_in, fan_out):
+        return np.full(tuple(np.atleast_1d(weights_shape)), float(self.value))
+
+
+class ArrayData:
+    """A data layer over fixed arrays: next() walks through the batches in order, cycling."""
+
+    def __init__(self, inputs, labels, batch_size, test_inputs=None, test_labels=None):
+        self.inputs, self.labels = np.asarray(inputs), np.asarray(labels)
+        self.batch_size = int(batch_size)
+        self.test_inputs = self.inputs if test_inputs is None else np.asarray(test_inputs)
+        self.test_labels = self.labels if test_labels is None else np.asarray(test_labels)
+        self.position = 0
+        self.batches_served = 0
+
+    def next(self):
+        if self.position + self.batch_size > len(self.inputs):
+            self.position = 0
+        batch = slice(self.position, self.position + self.batch_size)
+        self.position += self.batch_size
+        self.batches_served += 1
+        return self.inputs[batch].copy(), self.labels[batch].copy()
+
+    def get_test_set(self):
+        return self.test_inputs.copy(), self.test_labels.copy()
