@@ -51,3 +51,27 @@ class ArrayData:
 
     def get_test_set(self):
         return self.test_inputs.copy(), self.test_labels.copy()
+
+
+class PhaseRecorder:
+    """An identity layer that records the phase it was in at every forward pass."""
+
+    def __init__(self):
+        self.trainable = False
+        self.testing_phase = False
+        self.phases_seen = []
+
+    def forward(self, input_tensor):
+        self.phases_seen.append(bool(self.testing_phase))
+        return input_tensor
+
+    def backward(self, error_tensor):
+        return error_tensor
+
+
+class UnpicklableData(ArrayData):
+    """A data layer that cannot be pickled (it holds an open generator), like real ones."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stream = (i for i in range(1))

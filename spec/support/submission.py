@@ -13,9 +13,12 @@ process. Tests cannot tell the difference, which is the point.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import random
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +176,10 @@ class Submission:
     def same(self, a: Ref, b: Ref) -> bool:
         return self._backend.same(a, b)
 
+    def scratch(self, name: str) -> str:
+        """A path where the submission may write a file (e.g. a pickled network)."""
+        return self._backend.scratch(name)
+
 
 # -- the in-process backend -------------------------------------------------------------------
 
@@ -182,6 +189,7 @@ class InProcess:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.scratch_dir: Path | None = None
         layout.restore_numpy_aliases()
         for path in layout.import_roots(folder):
             if str(path) not in sys.path:
@@ -251,8 +259,11 @@ class InProcess:
     def same(self, a: Ref, b: Ref) -> bool:
         return a._handle is b._handle
 
-    def close(self) -> None:
-        pass
+    def scratch(self, name: str) -> str:
+        if self.scratch_dir is None:
+            self.scratch_dir = Path(tempfile.mkdtemp(prefix="dl-scratch-"))
+            atexit.register(shutil.rmtree, self.scratch_dir, ignore_errors=True)
+        return str(self.scratch_dir / name)
 
 
 def open_in_process(folder: str | Path) -> Submission:
