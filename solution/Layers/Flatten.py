@@ -1,4 +1,4 @@
-from Layers.Base import BaseLayer
+from .Base import BaseLayer
 
 
 class Flatten(BaseLayer):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from Layers.Base import BaseLayer
+from .Base import BaseLayer
 
 
 class SoftMax(BaseLayer):
