@@ -2,8 +2,8 @@ import copy
 
 import numpy as np
 
-from Layers.Base import BaseLayer
-from Layers.RNN import fully_connected_weights, sigmoid
+from .Base import BaseLayer
+from .RNN import fully_connected_weights, sigmoid
 
 
 class LSTM(BaseLayer):

@@ -2,7 +2,7 @@ import copy
 
 import numpy as np
 
-from Layers.Base import BaseLayer
+from .Base import BaseLayer
 
 
 def sigmoid(x):
