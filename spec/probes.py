@@ -75,3 +75,15 @@ class UnpicklableData(ArrayData):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.stream = (i for i in range(1))
+
+
+class RandomUniform:
+    """Fills every tensor with reproducible random numbers in [low, high): each probe draws
+    from its own stream, so two probes made alike fill two layers alike."""
+
+    def __init__(self, seed, low=-1.0, high=1.0):
+        self.rng = np.random.default_rng(seed)
+        self.low, self.high = float(low), float(high)
+
+    def initialize(self, weights_shape, fan_in, fan_out):
+        return self.rng.uniform(self.low, self.high, tuple(np.atleast_1d(weights_shape)))

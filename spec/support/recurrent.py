@@ -1,0 +1,316 @@
+"""The recurrent cells of the contract in plain NumPy, and how to reach a submission's RNN or
+LSTM whatever layout its weights use.
+
+The contract fixes the cells but leaves the layout of `weights`, the hidden fully connected
+layer's matrix, partly free: shape (input + hidden + 1, blocks * hidden) or its transpose,
+x_t and h_{t-1} in either order, and for the LSTM the four gate blocks in any order (blocks = 1
+for the RNN, 4 for the LSTM); the bias is always the last row (the last column, transposed).
+The spec computes in one canonical layout, rows [x, h, 1] and column blocks [f, i, c~, o], and
+translates with the submission's `Layout`. `layout_of` finds that layout once per layer kind:
+it runs the submission's forward with random weights and keeps the candidate layout under
+which the canonical cell gives the same output. Only tests that set exact weights need it;
+gradients are checked by finite differences on the submission's own matrix, in its own layout.
+
+The output layer y_t = sigmoid(W_y [h_t, 1]) is not exposed by the contract. Tests that need
+its values fix it through `initialize` with constant initializers, which fill every weight and
+every bias of both fully connected parts; the hidden weights are then set through `weights`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import Phase
+from hypothesis import strategies as st
+
+from spec.support.checks import as_array
+from spec.support.numeric import numerical_gradient
+
+GATES = ("f", "i", "c~", "o")
+BLOCKS = {"RNN": 1, "LSTM": 4}  # column blocks of the hidden weights
+CELL_NAMES = {"RNN": "Elman cell", "LSTM": "LSTM cell"}
+
+# Every weight and bias of the output layer in tests that need exact values. One value for
+# both initializers, so those tests do not depend on which initializer fills which part
+# (test_initialize_* checks that separately).
+OUTPUT_CONSTANT = 0.5
+
+# Layout detection runs on these sizes: input, hidden, output. (3 + 2 + 1) differs from
+# blocks * 2 for both kinds, so the shape alone says whether `weights` is transposed.
+DETECTION_SIZES = (3, 2, 2)
+
+
+# -- the cells, canonical layout --------------------------------------------------------------
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # 1 / (1 + exp(-z)), without overflow
+
+
+def elman_step(weights, x_t, state):
+    """h_t = tanh(W_h [x_t, h_{t-1}, 1])"""
+    (h,) = state
+    return (np.tanh(np.concatenate([x_t, h, [1.0]]) @ weights),)
+
+
+def lstm_step(weights, x_t, state):
+    """[f, i, c~, o] = [sigmoid, sigmoid, tanh, sigmoid](W [x_t, h_{t-1}, 1]),
+    c_t = f * c_{t-1} + i * c~, h_t = o * tanh(c_t)"""
+    h, c = state
+    f, i, candidate, o = np.split(np.concatenate([x_t, h, [1.0]]) @ weights, 4)
+    c = sigmoid(f) * c + sigmoid(i) * np.tanh(candidate)
+    return sigmoid(o) * np.tanh(c), c
+
+
+STEPS = {"RNN": elman_step, "LSTM": lstm_step}
+
+
+@dataclass
+class Unrolled:
+    outputs: np.ndarray  # (T, output_size): y_t
+    hidden: np.ndarray  # (T, hidden_size): h_t
+    state: tuple  # the last (h,) or (h, c), where a memorizing layer continues
+
+
+def unroll(kind, weights, output_layer, inputs, state=None) -> Unrolled:
+    """The contract's layer over one sequence, from `state` (zeros when None)."""
+    hidden_size = output_layer.shape[0] - 1
+    if state is None:
+        state = tuple(np.zeros(hidden_size) for _ in range(1 if kind == "RNN" else 2))
+    hidden = []
+    for x_t in np.asarray(inputs, dtype=float):
+        state = STEPS[kind](weights, x_t, state)
+        hidden.append(state[0])
+    hidden = np.array(hidden).reshape(-1, hidden_size)
+    outputs = sigmoid(hidden @ output_layer[:-1] + output_layer[-1])
+    return Unrolled(outputs, hidden, state)
+
+
+def constant_output_layer(hidden_size, output_size, weight=OUTPUT_CONSTANT, bias=OUTPUT_CONSTANT):
+    """W_y as `initialize(Constant(weight), Constant(bias))` leaves it: rows [h, 1]."""
+    layer = np.full((hidden_size + 1, output_size), float(weight))
+    layer[-1] = bias
+    return layer
+
+
+def output_layer_gradient(unrolled: Unrolled, error) -> np.ndarray:
+    """d sum(y * E) / d W_y = [h_t, 1]^T (E * y (1 - y)), summed over time."""
+    with_ones = np.hstack([unrolled.hidden, np.ones((len(unrolled.hidden), 1))])
+    return with_ones.T @ (error * unrolled.outputs * (1 - unrolled.outputs))
+
+
+# -- layouts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a submission arranges the canonical hidden weights."""
+
+    transposed: bool
+    x_first: bool  # rows [x, h, 1] (True) or [h, x, 1]
+    gate_order: tuple  # gate_order[k]: the canonical gate (index into GATES) in block k
+
+    def _orders(self, rows, columns):
+        """Which canonical row and column sits at each place of the submission's matrix."""
+        hidden = columns // len(self.gate_order)
+        inputs = rows - hidden - 1
+        x, h, bias = np.arange(inputs), inputs + np.arange(hidden), [rows - 1]
+        row_order = np.concatenate([x, h, bias] if self.x_first else [h, x, bias])
+        column_order = np.concatenate([g * hidden + np.arange(hidden) for g in self.gate_order])
+        return row_order, column_order
+
+    def to_submission(self, canonical: np.ndarray) -> np.ndarray:
+        rows, columns = self._orders(*canonical.shape)
+        arranged = canonical[rows][:, columns]
+        return arranged.T if self.transposed else arranged
+
+    def to_canonical(self, weights: np.ndarray) -> np.ndarray:
+        arranged = weights.T if self.transposed else weights
+        rows, columns = self._orders(*arranged.shape)
+        return arranged[np.argsort(rows)][:, np.argsort(columns)]
+
+    def __str__(self) -> str:
+        rows = "[x, h, 1]" if self.x_first else "[h, x, 1]"
+        text = ("transposed, columns " if self.transposed else "rows ") + rows
+        if len(self.gate_order) > 1:
+            text += ", gate blocks [" + ", ".join(GATES[g] for g in self.gate_order) + "]"
+        return text
+
+
+def candidates(kind: str, transposed: bool) -> list[Layout]:
+    """Every layout the contract allows for a given orientation."""
+    orders = itertools.permutations(range(BLOCKS[kind]))
+    return [Layout(transposed, x_first, order) for order in orders for x_first in (True, False)]
+
+
+def weights_shape(kind: str, sizes) -> tuple:
+    """The contract's (input + hidden + 1, blocks * hidden)."""
+    n_in, n_hidden, _ = sizes
+    return (n_in + n_hidden + 1, BLOCKS[kind] * n_hidden)
+
+
+def oriented(kind: str, sizes, weights) -> np.ndarray:
+    """`weights` turned so that the bias is its last row, whichever orientation it has."""
+    weights = as_array(weights, f"{kind}.weights")
+    rows, columns = weights_shape(kind, sizes)
+    if weights.shape == (rows, columns):
+        return weights
+    if weights.shape == (columns, rows):
+        return weights.T
+    raise AssertionError(
+        f"{kind}.weights has shape {weights.shape}, expected ({rows}, "
+        f"{columns}) (input + hidden + 1, {BLOCKS[kind]} * hidden) or its "
+        f"transpose ({columns}, {rows})"
+    )
+
+
+# -- building layers ---------------------------------------------------------------------------
+
+
+def new_layer(sub, kind, sizes, weights_initializer, bias_initializer):
+    """RNN/LSTM(input_size, hidden_size, output_size), initialized by the given initializers."""
+    layer = getattr(getattr(sub.Layers, kind), kind)(*sizes)
+    layer.initialize(weights_initializer, bias_initializer)
+    return layer
+
+
+def random_layer(sub, kind, sizes, seed: int):
+    """A layer with reproducible random weights in both parts (values unknown to the test):
+    two layers made with the same seed are the same layer."""
+    sub.seed(seed)  # in case the layer draws from np.random itself
+    weights = sub.probes.RandomUniform(seed, -0.7, 0.7)
+    bias = sub.probes.RandomUniform(seed + 1, -0.7, 0.7)
+    return new_layer(sub, kind, sizes, weights, bias)
+
+
+def known_layer(sub, kind, sizes, canonical_weights, layout: Layout):
+    """A layer whose parameters the test knows: output layer OUTPUT_CONSTANT everywhere and
+    the given hidden weights (canonical layout), set in the submission's layout."""
+    constant = sub.probes.Constant(OUTPUT_CONSTANT)
+    layer = new_layer(sub, kind, sizes, constant, constant)
+    layer.weights = layout.to_submission(canonical_weights)
+    return layer
+
+
+def reference(kind, sizes, canonical_weights, inputs, state=None) -> Unrolled:
+    """What `known_layer` must compute."""
+    _, n_hidden, n_out = sizes
+    return unroll(kind, canonical_weights, constant_output_layer(n_hidden, n_out), inputs, state)
+
+
+def golden_layer(sub, kind, case, layout: Layout):
+    """The layer of a golden case (reference_data/): W_y filled with the constants wy and by
+    through initialize, then the case's canonical weights set in the submission's layout."""
+    rows, columns = case["weights"].shape
+    n_hidden = columns // BLOCKS[kind]
+    n_out = (case["output"] if "output" in case else case["output1"]).shape[1]
+    sizes = (rows - n_hidden - 1, n_hidden, n_out)
+    weights, bias = (sub.probes.Constant(float(case[key])) for key in ("wy", "by"))
+    layer = new_layer(sub, kind, sizes, weights, bias)
+    layer.weights = layout.to_submission(case["weights"])
+    return layer
+
+
+def canonical_gradient(layer, layout: Layout, canonical_shape, what) -> np.ndarray:
+    """The layer's gradient_weights mapped to the canonical layout."""
+    shape = tuple(canonical_shape)[::-1] if layout.transposed else tuple(canonical_shape)
+    return layout.to_canonical(in_weights_shape(layer.gradient_weights, shape, what))
+
+
+# -- finding a submission's layout -------------------------------------------------------------
+
+_detected: dict = {}
+
+
+def layout_of(sub, kind: str) -> Layout:
+    """The submission's weights layout, found once per layer kind and submission. A layer
+    that crashes is not remembered: every test that needs the layout shows the crash."""
+    if (sub, kind) not in _detected:
+        _detected[sub, kind] = detect(sub, kind)
+    found = _detected[sub, kind]
+    if isinstance(found, Layout):
+        return found
+    raise AssertionError(found)
+
+
+def detect(sub, kind: str):
+    """The candidate layout that reproduces the submission's forward, or why there is none."""
+    rng = np.random.default_rng(20240)
+    sizes = DETECTION_SIZES
+    constant = sub.probes.Constant(OUTPUT_CONSTANT)
+    layer = new_layer(sub, kind, sizes, constant, constant)
+    shape = as_array(layer.weights, f"{kind}.weights").shape
+    try:
+        oriented(kind, sizes, np.zeros(shape))
+    except AssertionError as wrong_shape:
+        return str(wrong_shape)
+    weights = rng.uniform(-0.8, 0.8, shape)
+    inputs = rng.normal(size=(5, sizes[0]))
+    layer.weights = weights
+    output = as_array(layer.forward(inputs), f"{kind}.forward")
+    transposed = shape != weights_shape(kind, sizes)
+    for layout in candidates(kind, transposed):
+        expected = reference(kind, sizes, layout.to_canonical(weights), inputs).outputs
+        if output.shape == expected.shape and np.allclose(output, expected, rtol=1e-8, atol=1e-10):
+            return layout
+    orders = "x_t/h_{t-1} in either order" + (
+        ", gate blocks in any order" if kind == "LSTM" else ""
+    )
+    return (
+        f"{kind}.forward matches the {CELL_NAMES[kind]} of the contract in none of the "
+        f"allowed layouts of `weights` ({orders}), starting from a zero state with "
+        f"memorize False: the forward pass is wrong (or assigning `weights` does not reach "
+        f"it), so this test cannot set exact weights"
+    )
+
+
+# -- finite differences over sequences ----------------------------------------------------------
+
+
+def loss(layer, inputs, error) -> float:
+    """sum(y * E): its gradient with respect to the output is exactly E."""
+    return float(np.sum(as_array(layer.forward(inputs)) * error))
+
+
+def input_gradient(layer, inputs, error) -> np.ndarray:
+    """d sum(forward(x) * E) / dx through the layer's own forward (memorize False: every
+    evaluation starts from zeros)."""
+    return numerical_gradient(lambda x: loss(layer, x, error), inputs)
+
+
+def weights_gradient(layer, inputs, error) -> np.ndarray:
+    """d sum(forward(x) * E) / d weights, perturbing `weights` through its setter: in the
+    layer's own layout. The layer keeps its weights."""
+    weights = as_array(layer.weights, "weights")
+
+    def perturbed(w):
+        layer.weights = w
+        return loss(layer, inputs, error)
+
+    gradient = numerical_gradient(perturbed, weights)
+    layer.weights = weights
+    return gradient
+
+
+def in_weights_shape(gradient, shape: tuple, what: str) -> np.ndarray:
+    """`gradient_weights` in the shape of `weights` (either orientation is allowed for it)."""
+    gradient, shape = as_array(gradient, what), tuple(shape)
+    if gradient.shape != shape and gradient.T.shape == shape:
+        return gradient.T
+    return gradient
+
+
+# -- hypothesis strategies -------------------------------------------------------------------
+
+
+# A failing example is reported as drawn, not shrunk: every example is already small, and
+# shrinking (and explaining) repeats the finite differences hundreds of times.
+WITHOUT_SHRINKING = (Phase.explicit, Phase.reuse, Phase.generate)  # hypothesis phases
+
+
+def layer_sizes(kind: str):
+    """(input_size, hidden_size, output_size), small, never a square `weights`."""
+    sizes = st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(1, 3))
+    return sizes.filter(lambda s: weights_shape(kind, s)[0] != weights_shape(kind, s)[1])
