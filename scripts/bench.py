@@ -1,12 +1,13 @@
 """How fast is the reference solution? Times it against PyTorch (float64, CPU) on the same work.
 
-    python scripts/bench.py [--solution PATH] [--repeats N]
+    python scripts/bench.py [--solution PATH] [--repeats N] [--threads N]
 
 Each number is the median of N timed runs after a warm-up, in milliseconds:
   LeNet step  one training step of Models.LeNet.build() on a batch of 50 28x28 images
   Conv        Conv forward + backward, input (50, 6, 14, 14), 16 kernels 6x5x5, stride 1
   RNN, LSTM   forward + backward through 1000 time steps, input 64, hidden 128, output 64
-PyTorch gets as many threads as NumPy's BLAS. Without torch only our times are printed.
+PyTorch gets as many threads as NumPy's BLAS (--threads sets both; on a busy machine, 1 keeps
+thread synchronization from dominating). Without torch only our times are printed.
 """
 
 import argparse
@@ -52,9 +53,7 @@ def numpy_threads():
         from threadpoolctl import threadpool_info
     except ImportError:
         return len(os.sched_getaffinity(0))
-    blas = [
-        pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"
-    ]
+    blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
     return blas[0] if blas else 1
 
 
@@ -123,9 +122,7 @@ def ours(data):
         conv.backward(data["conv_error"])
 
     def recurrent_step(layer):
-        layer.initialize(
-            Xavier(), Xavier()
-        )  # small weights: tanh and sigmoid not saturated
+        layer.initialize(Xavier(), Xavier())  # small weights: tanh and sigmoid not saturated
 
         def step():
             layer.forward(data["sequence"])
@@ -147,7 +144,7 @@ def ours(data):
 def pytorch(data, torch):
     """The same work in PyTorch with autograd, written as a PyTorch user would."""
     from torch import nn
-    from torch.nn import functional as F
+    from torch.nn import functional
 
     torch.manual_seed(0)
     torch.set_default_dtype(torch.float64)
@@ -185,9 +182,7 @@ def pytorch(data, torch):
         adam.step()
         with torch.no_grad():  # NeuralNetwork.forward adds the regularization loss too
             weights = [p for p in lenet.parameters() if p.dim() > 1]
-            return loss.item() + L2_ALPHA * sum(
-                w.square().sum().item() for w in weights
-            )
+            return loss.item() + L2_ALPHA * sum(w.square().sum().item() for w in weights)
 
     conv_input = as_tensor["conv_input"].requires_grad_()
     conv_weights = as_tensor["conv_weights"].requires_grad_()
@@ -195,15 +190,15 @@ def pytorch(data, torch):
 
     def conv_step():
         conv_input.grad = conv_weights.grad = conv_bias.grad = None
-        output = F.conv2d(F.pad(conv_input, (2, 2, 2, 2)), conv_weights, conv_bias)
+        output = functional.conv2d(
+            functional.pad(conv_input, (2, 2, 2, 2)), conv_weights, conv_bias
+        )
         output.backward(as_tensor["conv_error"])
 
     sequence = as_tensor["sequence"].requires_grad_()
 
     # Elman cell from the contract: h_t = tanh(W_h [x_t, h_{t-1}, 1]), y_t = sigmoid(W_y [h_t, 1])
-    hidden_weights = (
-        0.1 * torch.randn(N_INPUT + N_HIDDEN + 1, N_HIDDEN)
-    ).requires_grad_()
+    hidden_weights = (0.1 * torch.randn(N_INPUT + N_HIDDEN + 1, N_HIDDEN)).requires_grad_()
     rnn_output_layer = nn.Linear(N_HIDDEN, N_OUTPUT)
 
     def rnn_step():
@@ -238,15 +233,13 @@ def pytorch(data, torch):
 
 def table(rows):
     header = ("work", "ours (ms)", "PyTorch (ms)", "ours/PyTorch", "target", "met")
-    widths = [
-        max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))
-    ]
+    widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     lines = [
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths))
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows
     ]
     rule = "  ".join("-" * width for width in widths)
-    head = "  ".join(cell.ljust(width) for cell, width in zip(header, widths))
+    head = "  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True))
     return "\n".join([head, rule, *lines])
 
 
@@ -254,8 +247,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--solution", type=Path, default=REPO / "solution")
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--threads", type=int, help="BLAS and PyTorch threads (default: BLAS's)")
     args = parser.parse_args()
     sys.path.insert(0, str(args.solution.resolve()))
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
 
     data = make_inputs()
     threads = numpy_threads()
@@ -277,10 +275,7 @@ def main():
 
     torch.set_num_threads(threads)
     print(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)\n")
-    torch_ms = {
-        name: median_ms(work, args.repeats)
-        for name, work in pytorch(data, torch).items()
-    }
+    torch_ms = {name: median_ms(work, args.repeats) for name, work in pytorch(data, torch).items()}
 
     rows = []
     for name, ms in ours_ms.items():
@@ -290,9 +285,7 @@ def main():
             goal, met = "informational", "-"
         else:
             goal, met = f"<= {target:g}x", "met" if ratio <= target else "not met"
-        rows.append(
-            (name, f"{ms:.1f}", f"{torch_ms[name]:.1f}", f"{ratio:.2f}", goal, met)
-        )
+        rows.append((name, f"{ms:.1f}", f"{torch_ms[name]:.1f}", f"{ratio:.2f}", goal, met))
     print(table(rows))
 
 
