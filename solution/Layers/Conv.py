@@ -4,7 +4,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from Layers.Base import BaseLayer
+from .Base import BaseLayer
 
 
 def _same_padding(kernel_size):

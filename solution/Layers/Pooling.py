@@ -1,7 +1,7 @@
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from Layers.Base import BaseLayer
+from .Base import BaseLayer
 
 
 class Pooling(BaseLayer):
