@@ -1,5 +1,7 @@
 """Every job of the project is a nox session: `nox -s grade`, `nox -s tests`, ..."""
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests"]
@@ -12,3 +14,13 @@ def tests(session: nox.Session) -> None:
     """The spec against the bundled solution, and the harness's own tests."""
     session.install("-e", ".")
     session.run("pytest", "-n", "auto", *session.posargs)
+
+
+@nox.session
+def grade(session: nox.Session) -> None:
+    """Grade the bundled solution, or a submission: `nox -s grade -- PATH` (folder or zip)."""
+    session.install("-e", ".")
+    submission = session.posargs[0] if session.posargs else "solution"
+    name = Path(submission).name.removesuffix(".zip")
+    command = ["python", "-m", "graders", "grade", *(session.posargs or ["solution"])]
+    session.run(*command, "--out", f"reports/{name}")

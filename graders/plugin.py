@@ -2,40 +2,56 @@
 
 Load it with `-p graders.plugin --results PATH`: it writes one JSON document with a record per
 test: its section (the `section` marker), the clause it proves (its docstring), the outcome,
-and a short reason when it did not pass.
+and a short reason when it did not pass. `--sections A,B` runs only the tests of those sections
+(a rubric grades what it lists).
+
+A run that is stopped early (a wall-clock limit sends it Ctrl-C) still writes its results: the
+tests it did not finish are recorded as errors, "not run".
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
 
 MESSAGE_LIMIT = 400
+NOT_RUN = "not run: the spec run stopped before this test finished"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("graders").addoption(
+    group = parser.getgroup("graders")
+    group.addoption(
         "--results", metavar="PATH", default=None, help="write per-test results as JSON to PATH"
+    )
+    group.addoption(
+        "--sections", metavar="A,B", default=None, help="run only the tests of these sections"
     )
 
 
-def short_reason(report: pytest.TestReport) -> str:
+def short_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
     """The exception line of a failure ('AssertionError: ...'), or the skip reason."""
     if report.skipped and isinstance(report.longrepr, tuple):
         return str(report.longrepr[2]).removeprefix("Skipped: ")
     crash = getattr(report.longrepr, "reprcrash", None)
     text = crash.message if crash is not None else str(report.longrepr)
-    text = " ".join(text.split())
+    # Not for students: pytest's assertion introspection after a message, hypothesis's example
+    # (it holds object addresses), the module path of exception names.
+    text = re.split(r"\n(?:assert |Falsifying |Failing test case|You can reproduce)", text)[0]
+    text = re.sub(r"^(?:\w+\.)+(?=\w+: )", "", " ".join(text.split()))
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
 
 
 def first_line(text: str | None) -> str:
-    return (text or "").strip().split("\n\n")[0].replace("\n", " ").strip()
+    return " ".join((text or "").strip().split("\n\n")[0].split())
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Attach what a grader needs to each test; reports carry it (to the xdist controller too)."""
     for item in items:
         marker = item.get_closest_marker("section")
@@ -46,33 +62,103 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             ("clause", first_line(getattr(function, "__doc__", ""))),
             ("requirement", first_line(getattr(module, "__doc__", ""))),
         ]
+    if config.getoption("--sections"):
+        wanted = set(config.getoption("--sections").split(","))
+        chosen = [dict(item.user_properties)["section"] in wanted for item in items]
+        config.hook.pytest_deselected(
+            items=[i for i, keep in zip(items, chosen, strict=True) if not keep]
+        )
+        items[:] = [item for item, keep in zip(items, chosen, strict=True) if keep]
+
+
+class TimedOut(BaseException):
+    """A test ran past its time limit (`--timeout`, from pytest-timeout).
+
+    pytest-timeout fails the test with pytest's own failure exception, which hypothesis takes
+    for a failing example and shrinks: it calls the endless code again and again. Not being an
+    Exception, this one stops the test at once.
+    """
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings) -> bool | None:
+    if settings.timeout <= 0 or settings.method != "signal":
+        return None
+
+    def expire(signum, frame):
+        raise TimedOut(f"the test took longer than {settings.timeout:g} s")
+
+    signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+    return True
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_timeout_cancel_timer(item: pytest.Item) -> bool:
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    return True
 
 
 class Recorder:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.records: dict[str, dict] = {}
+        self.collection_errors: list[str] = []
+
+    @staticmethod
+    def unfinished(nodeid: str, properties: list[tuple[str, object]]) -> dict:
+        return {
+            "nodeid": nodeid,
+            **dict(properties),
+            "outcome": "error",
+            "reason": NOT_RUN,
+            "duration": 0.0,
+        }
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {short_reason(report)}")
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            self.records[item.nodeid] = self.unfinished(item.nodeid, item.user_properties)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        record = self.records.setdefault(report.nodeid, {
-            "nodeid": report.nodeid, **dict(report.user_properties),
-            "outcome": "passed", "reason": "", "duration": 0.0,
-        })
+        record = self.records.setdefault(
+            report.nodeid, self.unfinished(report.nodeid, report.user_properties)
+        )
         record["duration"] += report.duration
-        if report.outcome == "passed" or record["outcome"] != "passed":
+        if record["reason"] != NOT_RUN:
             return  # keep the first thing that went wrong
-        if report.when == "call":
-            record["outcome"] = report.outcome
-        else:  # setup or teardown: a skip there is a skip, a failure is an error
-            record["outcome"] = "skipped" if report.skipped else "error"
-        record["reason"] = short_reason(report)
+        if report.failed:  # in setup or teardown, a failure is an error
+            record["outcome"] = "failed" if report.when == "call" else "error"
+            record["reason"] = short_reason(report)
+        elif report.skipped:
+            record["outcome"], record["reason"] = "skipped", short_reason(report)
+        elif report.when == "teardown":  # passed all three phases
+            record["outcome"], record["reason"] = "passed", ""
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"tests": list(self.records.values())}, indent=1))
+        document = {"tests": list(self.records.values()), "errors": self.collection_errors}
+        partial = self.path.with_name(self.path.name + ".partial")
+        partial.write_text(json.dumps(document, indent=1))
+        os.replace(partial, self.path)  # a run killed while writing leaves no half a file
+
+
+def without_explain_phase() -> None:
+    """Hypothesis's explain phase replays a failing example hundreds of times to tell which of
+    its arguments matter: help for a reader at a debugger, seconds per failing test in a
+    grading run, which has many."""
+    loaded = settings()
+    phases = [phase for phase in loaded.phases if phase is not Phase.explain]
+    settings.register_profile("graders", parent=loaded, phases=phases)
+    settings.load_profile("graders")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    without_explain_phase()
     path = config.getoption("--results")
     if path and not hasattr(config, "workerinput"):  # xdist workers report to the controller
         config.pluginmanager.register(Recorder(Path(path)), "graders-recorder")

@@ -1,0 +1,61 @@
+"""Grading one submission: arrange it, run the spec against it, score, write the report.
+
+Whatever the submission does, the result is a report; only a failure of the harness itself
+(an invalid rubric, a spec that cannot be collected) raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+
+from graders import intake, reports, run, scoring
+from graders.rubric import Rubric
+
+HARNESS = ("spec", "graders", "solution", "reference_data")  # what a grade depends on
+
+
+def harness_hash() -> str:
+    digest = hashlib.sha256()
+    for folder in HARNESS:
+        for path in sorted((run.ROOT / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(run.ROOT).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(path: Path, rubric: Rubric) -> dict:
+    """What a report was made from; a batch regrades a student when any of it changes."""
+    return {
+        "submission": intake.content_hash(path),
+        "rubric": rubric.digest,
+        "release": rubric.release,
+        "harness": harness_hash(),
+    }
+
+
+def name_of(path: Path) -> str:
+    return path.stem if path.suffix.lower() == ".zip" else path.name
+
+
+def assess(path: Path, rubric: Rubric) -> scoring.Report:
+    workdir = Path(tempfile.mkdtemp(prefix="dl-grade-"))
+    name, stamp = name_of(path), fingerprint(path, rubric)
+    try:
+        solution, notes = intake.prepare(path, workdir)
+        records, run_notes = run.run_spec(solution, rubric, workdir)
+    except intake.UngradableError as problem:
+        return scoring.ungradable(name, rubric, str(problem), stamp)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return scoring.score(name, records, rubric, [*notes, *run_notes], stamp)
+
+
+def grade(path: Path, out: Path, rubric: Rubric) -> scoring.Report:
+    """Grade the folder or zip at `path` and write its report files into `out`."""
+    report = assess(Path(path), rubric)
+    reports.write(report, Path(out))
+    return report

@@ -1,0 +1,245 @@
+"""A report in the forms its readers want: a terminal table, report.json (the Gradescope
+autograder's results.json schema), report.md, and JUnit XML for CI dashboards.
+
+Every file is a function of the report alone: no timestamps, no durations, a fixed order, so
+two gradings of the same submission write the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from graders.scoring import Report, SectionScore
+
+REASON_LIMIT = 240
+WITHHELD = "details are released after grading"
+
+
+def short(text: str, limit: int = REASON_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def result_of(section: SectionScore) -> str:
+    if section.status in ("absent", "skipped", "not graded"):
+        return section.status
+    return f"{section.passed}/{section.counted} passed"
+
+
+def points_of(section: SectionScore) -> str:
+    return f"{section.earned:g} / {section.section.points:g}"
+
+
+def failure_lines(section: SectionScore) -> list[str]:
+    """One line per failed test: the requirement sentence and the message, or only the fact.
+    When all the visible failures have one reason (a missing file), that reason once."""
+    visible = [check for check in section.failures if not check.withheld]
+    hidden = [
+        f"{check.name}: {check.outcome} ({WITHHELD})"
+        for check in section.failures
+        if check.withheld
+    ]
+    if len(visible) > 1 and len({check.reason for check in visible}) == 1:
+        return [f"{len(visible)} tests: {short(visible[0].reason)}", *hidden]
+    return [f"{check.clause} — {short(check.reason)}" for check in visible] + hidden
+
+
+COLUMNS = ("Section", "Result", "Points", "% exercise", "% exam", "Bonus")
+
+
+def row(report: Report, section: SectionScore) -> list[str]:
+    """A section's line of the table; bonus points go to their own column, on top."""
+    if not section.section.points:  # reported only
+        return [section.section.name, result_of(section), "", "", "", ""]
+    bonus = section.section.kind == "bonus"
+    sign = "+" if bonus else ""
+    return [
+        section.section.name,
+        result_of(section),
+        "" if bonus else points_of(section),
+        f"{sign}{report.exercise_percent(section.earned):g}",
+        f"{sign}{report.exam_percent(section.earned):g}",
+        points_of(section) if bonus else "",
+    ]
+
+
+def total_row(report: Report) -> list[str]:
+    return [
+        "Total",
+        "",
+        f"{report.score:g} / {report.rubric.max_score:g}",
+        f"{report.exercise_percent(report.score):g}",
+        f"{report.exam_percent(report.score):g}",
+        f"{report.bonus:g} / {report.rubric.bonus_max:g}",
+    ]
+
+
+def summary(report: Report) -> str:
+    rubric = report.rubric
+    text = (
+        f"{report.score:g} / {rubric.max_score:g} points = "
+        f"{report.exam_percent(report.score):g} % of the exam "
+        f"(the exercise is worth {rubric.exam_share:g} %)"
+    )
+    if rubric.bonus_max:
+        text += f"; bonus {report.bonus:g} / {rubric.bonus_max:g}"
+    return text
+
+
+# -- terminal ---------------------------------------------------------------------------------
+
+
+def table(report: Report) -> Table:
+    grid = Table(
+        title=f"Exercise 3: {report.submission}",
+        caption=f"scoring: {report.rubric.scoring}",
+        show_footer=True,
+    )
+    for index, (column, total) in enumerate(zip(COLUMNS, total_row(report), strict=True)):
+        grid.add_column(column, footer=total, justify="right" if index >= 2 else "left")
+    for section in report.sections:
+        cells = row(report, section)
+        style = {"passed": "green", "partial": "yellow", "absent": "dim"}.get(section.status, "red")
+        cells[1] = f"[{style}]{cells[1]}[/]"
+        grid.add_row(*cells)
+    return grid
+
+
+def show(report: Report, console: Console) -> None:
+    console.print(table(report))
+    if report.problem:
+        console.print(f"[red]Not graded:[/] {report.problem}")
+    for note in report.notes:
+        console.print(f"Note: {note}")
+    for section in report.sections:
+        for line in failure_lines(section):
+            console.print(f"[red]✗[/] {section.section.name}: {line}", highlight=False)
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def gradescope(report: Report) -> dict:
+    """Gradescope's results.json. The bonus sections are tests worth 0 points (extra credit
+    there), and the bonus total is extra data, so the bonus never inflates max_score."""
+    tests = []
+    for section in report.sections:
+        kind = section.section.kind
+        lines = [result_of(section), *failure_lines(section)]
+        tests.append(
+            {
+                "name": f"{section.section.name} ({kind})",
+                "score": 0.0 if kind == "bonus" else section.earned,
+                "max_score": 0.0 if kind == "bonus" else section.section.points,
+                "status": "passed" if section.status == "passed" else "failed",
+                "output": "\n".join(lines),
+                "visibility": "visible",
+                "tags": [kind],
+            }
+        )
+    return {
+        "score": report.score,
+        "max_score": report.rubric.max_score,
+        "output": "\n".join([summary(report), *filter(None, [report.problem]), *report.notes]),
+        "visibility": "visible",
+        "tests": tests,
+        "extra_data": {
+            "submission": report.submission,
+            "bonus": report.bonus,
+            "bonus_max": report.rubric.bonus_max,
+            "sections": {s.section.name: s.earned for s in report.sections},
+            "results": {s.section.name: result_of(s) for s in report.sections},
+            "exercise_percent": report.exercise_percent(report.score),
+            "exam_percent": report.exam_percent(report.score),
+            "bonus_exam_percent": report.exam_percent(report.bonus),
+            "exam_share": report.rubric.exam_share,
+            "scoring": report.rubric.scoring,
+            "problem": report.problem,
+            "fingerprint": report.fingerprint,
+        },
+    }
+
+
+def markdown(report: Report) -> str:
+    lines = [
+        f"# Exercise 3: {report.submission}",
+        "",
+        f"**{summary(report)}**",
+        "",
+        f"Scoring: {report.rubric.scoring} within each section.",
+        "",
+    ]
+    if report.problem:
+        lines += [f"**Not graded:** {report.problem}", ""]
+    lines += [f"Note: {note}" for note in report.notes] + ([""] if report.notes else [])
+    table = [COLUMNS, ("---", "---", "---:", "---:", "---:", "---:")]
+    table += [row(report, section) for section in report.sections] + [total_row(report)]
+    lines += [f"| {' | '.join(cells)} |" for cells in table]
+    failed = [s for s in report.sections if s.failures]
+    if failed:
+        lines += ["", "## What failed"]
+    for s in failed:
+        lines += ["", f"### {s.section.name}", "", f"_{s.requirement}_", ""]
+        lines += [f"- {line}" for line in failure_lines(s)]
+    return "\n".join(lines) + "\n"
+
+
+def junit(report: Report) -> str:
+    suites = ET.Element("testsuites", name="exercise 3")
+    if report.problem:
+        suite = ET.SubElement(suites, "testsuite", name="submission", tests="1", errors="1")
+        case = ET.SubElement(suite, "testcase", classname="submission", name="grading")
+        ET.SubElement(case, "error", message=report.problem)
+    for s in report.sections:
+        counts = {
+            outcome: str(sum(c.outcome == outcome for c in s.checks))
+            for outcome in ("failed", "error", "skipped")
+        }
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=s.section.name,
+            tests=str(len(s.checks)),
+            failures=counts["failed"],
+            errors=counts["error"],
+            skipped=counts["skipped"],
+        )
+        properties = ET.SubElement(suite, "properties")
+        for key, value in (
+            ("kind", s.section.kind),
+            ("points", f"{s.section.points:g}"),
+            ("earned", f"{s.earned:g}"),
+        ):
+            ET.SubElement(properties, "property", name=key, value=value)
+        for check in s.checks:
+            case = ET.SubElement(suite, "testcase", classname=s.section.name, name=check.name)
+            tag = {"failed": "failure", "error": "error", "skipped": "skipped"}.get(check.outcome)
+            if tag:
+                message = WITHHELD if check.withheld else check.reason
+                ET.SubElement(case, tag, message=message).text = check.clause or None
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def write(report: Report, out: Path) -> list[Path]:
+    """The report files in `out`; report.json last, as the sign that the report is complete."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "report.md": markdown(report),
+        "junit.xml": junit(report),
+        "report.json": json.dumps(gradescope(report), indent=2, ensure_ascii=False) + "\n",
+    }
+    for name, text in files.items():
+        write_atomically(out / name, text)
+    return [out / name for name in files]
