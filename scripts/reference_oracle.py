@@ -130,7 +130,8 @@ POOLING_KEYS = {
     "pooling_shape": "pooling_shape (y, x)",
     "output": "forward(input): max over each 'valid' window",
     "error": "error tensor passed to backward",
-    "grad_input": "backward(error): each error at its window's argmax, summed where windows overlap",
+    "grad_input": "backward(error): each error at its window's argmax, summed where windows "
+    "overlap",
 }
 
 # name: input shape, pooling shape, stride

@@ -17,8 +17,21 @@ from spec.support import absent_unless, as_array, as_float, as_int, assert_close
 
 pytestmark = pytest.mark.section("LeNet")
 
-ARCHITECTURE = ["Conv", "ReLU", "Pooling", "Conv", "ReLU", "Pooling", "Flatten",
-                "FullyConnected", "ReLU", "FullyConnected", "ReLU", "FullyConnected", "SoftMax"]
+ARCHITECTURE = [
+    "Conv",
+    "ReLU",
+    "Pooling",
+    "Conv",
+    "ReLU",
+    "Pooling",
+    "Flatten",
+    "FullyConnected",
+    "ReLU",
+    "FullyConnected",
+    "ReLU",
+    "FullyConnected",
+    "SoftMax",
+]
 
 
 @pytest.fixture(autouse=True)

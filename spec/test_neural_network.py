@@ -71,8 +71,9 @@ def test_starts_with_no_layers_and_no_loss(sub):
 def test_append_layer_initializes_trainable_layers(sub):
     """append_layer calls initialize of a trainable layer with the network's initializers."""
     weights_init, bias_init = sub.probes.RecordingInitializer(0.3), sub.probes.Constant(0.7)
-    net = sub.NeuralNetwork.NeuralNetwork(sub.reference.Optimization.Optimizers.Sgd(1.0),
-                                          weights_init, bias_init)
+    net = sub.NeuralNetwork.NeuralNetwork(
+        sub.reference.Optimization.Optimizers.Sgd(1.0), weights_init, bias_init
+    )
     net.append_layer(sub.reference.Layers.FullyConnected.FullyConnected(4, 2))
     assert [tuple(call[0]) for call in weights_init.calls] == [(4, 2)], "weights initializer calls"
     expected = np.vstack([np.full((4, 2), 0.3), np.full((1, 2), 0.7)])
@@ -126,7 +127,9 @@ def test_regularization_loss_includes_recurrent_layers(sub):
     for optimizer in (ref.Optimization.Optimizers.Sgd(0.1), l2(sub, 0.5)):
         net = network(sub, optimizer)
         rng = np.random.default_rng(3)
-        net.data_layer = sub.probes.ArrayData(rng.normal(size=(6, 4)), np.eye(3)[[0, 1, 2, 0, 1, 2]], 6)
+        net.data_layer = sub.probes.ArrayData(
+            rng.normal(size=(6, 4)), np.eye(3)[[0, 1, 2, 0, 1, 2]], 6
+        )
         net.loss_layer = ref.Optimization.Loss.CrossEntropyLoss()
         net.append_layer(ref.Layers.RNN.RNN(4, 5, 3))
         nets.append(net)
@@ -145,8 +148,13 @@ def test_backward_propagates_the_loss_error_through_the_layers(sub):
     train_x, train_y, _, _ = iris()
     inputs = with_bias(train_x[:10])
     gradient = inputs.T @ (softmax(inputs @ before) - train_y[:10])  # softmax + cross-entropy
-    assert_close(net.layers[0].weights, before - 0.1 * gradient, rtol=1e-8, atol=1e-10,
-                 what="weights after one Sgd(0.1) step")
+    assert_close(
+        net.layers[0].weights,
+        before - 0.1 * gradient,
+        rtol=1e-8,
+        atol=1e-10,
+        what="weights after one Sgd(0.1) step",
+    )
 
 
 def test_train_records_one_loss_per_iteration(sub):
@@ -200,8 +208,9 @@ def trained(sub, data, hidden, middle=(), regularizer=None, iterations=400, batc
     if regularizer is not None:
         optimizer.add_regularizer(regularizer)
     train_x, train_y, test_x, test_y = data
-    net = sub.NeuralNetwork.NeuralNetwork(optimizer, ref.Layers.Initializers.He(),
-                                          ref.Layers.Initializers.Constant(0.1))
+    net = sub.NeuralNetwork.NeuralNetwork(
+        optimizer, ref.Layers.Initializers.He(), ref.Layers.Initializers.Constant(0.1)
+    )
     net.data_layer = sub.probes.ArrayData(train_x, train_y, batch)
     net.loss_layer = ref.Optimization.Loss.CrossEntropyLoss()
     net.append_layer(ref.Layers.FullyConnected.FullyConnected(train_x.shape[1], hidden))

@@ -53,4 +53,6 @@ def test_backward_uses_the_stored_activation(sub):
     layer.forward(first)
     layer.forward(last)
     gradient = as_array(layer.backward(np.ones((2, 3))), "TanH backward")
-    assert_close(gradient, 1 - np.tanh(last) ** 2, rtol=1e-12, what="TanH backward after two forwards")
+    assert_close(
+        gradient, 1 - np.tanh(last) ** 2, rtol=1e-12, what="TanH backward after two forwards"
+    )

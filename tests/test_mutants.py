@@ -27,8 +27,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solution"
 SPEC = ROOT / "spec"
-FOUNDATION = {"FullyConnected", "ReLU", "SoftMax", "Loss", "Optimizers", "Initializers",
-              "Flatten", "Conv", "Pooling"}
+FOUNDATION = {
+    "FullyConnected",
+    "ReLU",
+    "SoftMax",
+    "Loss",
+    "Optimizers",
+    "Initializers",
+    "Flatten",
+    "Conv",
+    "Pooling",
+}
 # Sections that build on others by definition, so a bug there may show here too.
 BUILDS_ON = {"LeNet": FOUNDATION | {"Constraints", "NeuralNetwork"}}
 
@@ -106,13 +115,32 @@ def modules_reaching(relative: str) -> list[Path]:
 def run_spec(solution: Path, modules: list[Path], results: Path) -> dict[str, list[dict]]:
     """Outcomes of spec modules against a solution folder, grouped by section."""
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", *map(str, modules), "--solution", str(solution),
-         "-p", "graders.plugin", "--results", str(results), "-q", "-p", "no:cacheprovider",
-         "-p", "no:xdist"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            *map(str, modules),
+            "--solution",
+            str(solution),
+            "-p",
+            "graders.plugin",
+            "--results",
+            str(results),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
         env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
     )
-    assert results.exists(), f"the spec run wrote no results:\n{run.stdout[-2000:]}{run.stderr[-2000:]}"
+    assert results.exists(), (
+        f"the spec run wrote no results:\n{run.stdout[-2000:]}{run.stderr[-2000:]}"
+    )
     sections = defaultdict(list)
     for record in json.loads(results.read_text())["tests"]:
         sections[record["section"]].append(record)
@@ -138,13 +166,15 @@ def test_selection_is_sound():
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m["name"] for m in MUTANTS])
 def test_spec_fails_the_mutant_in_its_section_only(mutant, tmp_path):
-    copy = shutil.copytree(SOLUTION, tmp_path / "solution",
-                           ignore=shutil.ignore_patterns("__pycache__"))
+    copy = shutil.copytree(
+        SOLUTION, tmp_path / "solution", ignore=shutil.ignore_patterns("__pycache__")
+    )
     target = copy / mutant["file"]
     source = target.read_text()
     assert source.count(mutant["find"]) == 1, (
         f"mutant {mutant['name']} no longer applies: its text occurs "
-        f"{source.count(mutant['find'])} times in {mutant['file']}")
+        f"{source.count(mutant['find'])} times in {mutant['file']}"
+    )
     target.write_text(source.replace(mutant["find"], mutant["replace"]))
 
     sections = run_spec(copy, modules_reaching(mutant["file"]), tmp_path / "results.json")
@@ -152,9 +182,14 @@ def test_spec_fails_the_mutant_in_its_section_only(mutant, tmp_path):
     own = sections[mutant["section"]]
     assert own, f"{mutant['name']}: no test of {mutant['section']} reaches {mutant['file']}"
     assert any(r["outcome"] in ("failed", "error") for r in own), (
-        f"{mutant['name']} ({mutant['why']}) passes every test of {mutant['section']}")
+        f"{mutant['name']} ({mutant['why']}) passes every test of {mutant['section']}"
+    )
     tolerated = {s for s, bases in BUILDS_ON.items() if mutant["section"] in bases}
-    collateral = [f"{r['nodeid']}: {r['reason']}" for section, records in sections.items()
-                  if section not in tolerated | {mutant["section"]}
-                  for r in records if r["outcome"] in ("failed", "error")]
+    collateral = [
+        f"{r['nodeid']}: {r['reason']}"
+        for section, records in sections.items()
+        if section not in tolerated | {mutant["section"]}
+        for r in records
+        if r["outcome"] in ("failed", "error")
+    ]
     assert not collateral, f"{mutant['name']} also fails other sections:\n" + "\n".join(collateral)

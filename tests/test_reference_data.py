@@ -54,7 +54,7 @@ def test_folder_stays_small():
 
 
 def test_load_names_a_missing_file_and_the_script():
-    with pytest.raises(FileNotFoundError, match="no_such_case.npz.*make_reference_data"):
+    with pytest.raises(FileNotFoundError, match=r"no_such_case\.npz.*make_reference_data"):
         golden.load("no_such_case")
 
 
@@ -154,7 +154,8 @@ def test_optimizer_trajectory(solution, name):
             getattr(constraints, f"{regularizer}_Regularizer")(case["alpha"].item())
         )
     weights = case["weights0"]
-    for step, (gradient, expected) in enumerate(zip(case["gradients"], case["weights"]), 1):
+    steps = zip(case["gradients"], case["weights"], strict=True)
+    for step, (gradient, expected) in enumerate(steps, 1):
         weights = optimizer.calculate_update(weights, gradient)
         assert_matches(weights, expected, name, f"step {step}")
 

@@ -13,7 +13,9 @@ def as_array(value: Any, what: str = "value") -> np.ndarray:
     try:
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise AssertionError(f"{what} should be a numeric array, got {type(value).__name__}") from error
+        raise AssertionError(
+            f"{what} should be a numeric array, got {type(value).__name__}"
+        ) from error
     return array
 
 
@@ -32,7 +34,9 @@ def as_int(value: Any, what: str = "value") -> int:
 
 
 def as_bool(value: Any, what: str = "value") -> bool:
-    if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral) and value in (0, 1)):
+    if isinstance(value, (bool, np.bool_)) or (
+        isinstance(value, numbers.Integral) and value in (0, 1)
+    ):
         return bool(value)
     raise AssertionError(f"{what} should be True or False, got {value!r}")
 
@@ -44,18 +48,24 @@ def assert_shape(actual: Any, expected: tuple, what: str = "output") -> np.ndarr
     return array
 
 
-def assert_close(actual: Any, expected: Any, *, rtol: float = 1e-7, atol: float = 1e-10,
-                 what: str = "output") -> np.ndarray:
+def assert_close(
+    actual: Any, expected: Any, *, rtol: float = 1e-7, atol: float = 1e-10, what: str = "output"
+) -> np.ndarray:
     """Elementwise |actual - expected| <= atol + rtol * |expected|, with a one-line reason."""
     expected = np.asarray(expected, dtype=np.float64)
     array = assert_shape(actual, expected.shape, what)
     error = np.abs(array - expected)
     bad = ~(error <= atol + rtol * np.abs(expected))  # NaN counts as bad
     if bad.any():
-        worst = np.unravel_index(np.argmax(np.where(bad, np.nan_to_num(error, nan=np.inf), -1)),
-                                 bad.shape) if bad.ndim else ()
+        worst = (
+            np.unravel_index(
+                np.argmax(np.where(bad, np.nan_to_num(error, nan=np.inf), -1)), bad.shape
+            )
+            if bad.ndim
+            else ()
+        )
         raise AssertionError(
-            f"{what}: {int(bad.sum())} of {bad.size} values differ; at index {tuple(map(int, worst))} "
-            f"got {array[worst]:.6g}, expected {expected[worst]:.6g}"
+            f"{what}: {int(bad.sum())} of {bad.size} values differ; at index "
+            f"{tuple(map(int, worst))} got {array[worst]:.6g}, expected {expected[worst]:.6g}"
         )
     return array

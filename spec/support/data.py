@@ -39,7 +39,9 @@ def split(inputs: np.ndarray, labels: np.ndarray, seed: int):
 @cache
 def iris(seed: int = 0):
     """(train_x, train_y, test_x, test_y): 150 flowers, 4 features, 3 classes."""
-    inputs, targets = features_and_targets(np.loadtxt(bundled("iris.csv"), delimiter=",", skiprows=1))
+    inputs, targets = features_and_targets(
+        np.loadtxt(bundled("iris.csv"), delimiter=",", skiprows=1)
+    )
     return split(inputs / np.abs(inputs).max(), one_hot(targets, 3), seed)
 
 

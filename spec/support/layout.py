@@ -24,8 +24,21 @@ HARNESS_SOLUTION = Path(__file__).resolve().parents[2] / "solution"
 
 PACKAGES = {
     "Layers": [
-        "Base", "FullyConnected", "ReLU", "SoftMax", "TanH", "Sigmoid", "Conv", "Pooling",
-        "Flatten", "Initializers", "Dropout", "BatchNormalization", "RNN", "LSTM", "Helpers",
+        "Base",
+        "FullyConnected",
+        "ReLU",
+        "SoftMax",
+        "TanH",
+        "Sigmoid",
+        "Conv",
+        "Pooling",
+        "Flatten",
+        "Initializers",
+        "Dropout",
+        "BatchNormalization",
+        "RNN",
+        "LSTM",
+        "Helpers",
     ],
     "Optimization": ["Constraints", "Loss", "Optimizers"],
     "Models": ["LeNet"],
@@ -69,7 +82,8 @@ def kind_of(folder: Path, dotted: str) -> str:
 
 def python_files(folder: Path) -> list[Path]:
     return sorted(
-        p for p in folder.rglob("*.py")
+        p
+        for p in folder.rglob("*.py")
         if not IGNORED_PARTS.intersection(p.relative_to(folder).parts)
         and not p.name.startswith("._")
     )
@@ -134,8 +148,14 @@ def import_roots(folder: Path) -> list[Path]:
 
 def restore_numpy_aliases() -> None:
     """Code written for older NumPy uses np.float, np.int, ...; NumPy 1.24 removed them."""
-    for name, value in {"float": float, "int": int, "bool": bool, "object": object,
-                        "complex": complex, "str": str}.items():
+    for name, value in {
+        "float": float,
+        "int": int,
+        "bool": bool,
+        "object": object,
+        "complex": complex,
+        "str": str,
+    }.items():
         if name not in np.__dict__:
             setattr(np, name, value)
 
@@ -153,7 +173,7 @@ class PrefixAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             module = types.ModuleType(PREFIX)
             module.__path__ = []
             return module
-        return importlib.import_module(spec.name[len(PREFIX) + 1:])
+        return importlib.import_module(spec.name[len(PREFIX) + 1 :])
 
     def exec_module(self, module):
         pass

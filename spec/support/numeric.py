@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 EPSILON = 1e-6  # central differences: truncation error ~ EPSILON**2, rounding ~ 1e-16 / EPSILON
 
 
-def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
-                       epsilon: float = EPSILON) -> np.ndarray:
+def numerical_gradient(
+    f: Callable[[np.ndarray], float], x: np.ndarray, epsilon: float = EPSILON
+) -> np.ndarray:
     """d f / d x by central differences; `f` maps an array shaped like `x` to a number."""
     x = np.array(x, dtype=np.float64)
     gradient = np.empty_like(x)

@@ -45,7 +45,7 @@ PLAIN_SCALARS = (type(None), bool, int, float, str)
 
 
 def is_plain(value: Any) -> bool:
-    if isinstance(value, PLAIN_SCALARS) or isinstance(value, np.generic):
+    if isinstance(value, (*PLAIN_SCALARS, np.generic)):
         return not isinstance(value, np.object_)
     if isinstance(value, np.ndarray):
         return value.dtype.kind in "biuf"
@@ -229,8 +229,10 @@ class InProcess:
             return {k: self.unwrap(v) for k, v in value.items()}
         if is_plain(value):
             return copy_plain(value)
-        raise TypeError(f"the spec may hand the submission only plain data or its own objects, "
-                        f"not {type(value).__name__}")
+        raise TypeError(
+            f"the spec may hand the submission only plain data or its own objects, "
+            f"not {type(value).__name__}"
+        )
 
     def getattr(self, ref: Ref, name: str) -> Any:
         return self.wrap(getattr(ref._handle, name), f"{ref._label}.{name}")
@@ -243,7 +245,7 @@ class InProcess:
         return self.wrap(result, f"{ref._label}(...)")
 
     def len(self, ref: Ref) -> int:
-        return int(len(ref._handle))
+        return len(ref._handle)
 
     def getitem(self, ref: Ref, key: Any) -> Any:
         return self.wrap(ref._handle[self.unwrap(key)], f"{ref._label}[{key!r}]")
