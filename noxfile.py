@@ -24,3 +24,29 @@ def grade(session: nox.Session) -> None:
     name = Path(submission).name.removesuffix(".zip")
     command = ["python", "-m", "graders", "grade", *(session.posargs or ["solution"])]
     session.run(*command, "--out", f"reports/{name}")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff's checks and its formatting, over everything we wrote (configured in pyproject)."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy on graders/ and scripts/: strict for the graders, lighter for the scripts."""
+    session.install("-e", ".", "mypy")
+    session.run("mypy", *session.posargs)
+
+
+@nox.session
+def coverage(session: nox.Session) -> None:
+    """Line and branch coverage of graders/, scripts/ and solution/ under the whole test suite,
+    subprocesses included; fails under 90 %."""
+    session.install("-e", ".[train]", "coverage[toml]>=7.10")
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest", "-n", "auto", *session.posargs)
+    session.run("coverage", "combine")
+    session.run("coverage", "report")

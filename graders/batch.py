@@ -14,6 +14,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 from rich.progress import Progress
 
@@ -39,10 +40,10 @@ def submissions_in(folder: Path) -> dict[str, Path]:
     return found
 
 
-def is_current(out: Path, stamp: dict) -> bool:
+def is_current(out: Path, stamp: dict[str, Any]) -> bool:
     try:
         report = json.loads((out / "report.json").read_text())
-        return report["extra_data"]["fingerprint"] == stamp
+        return bool(report["extra_data"]["fingerprint"] == stamp)
     except (OSError, ValueError, KeyError):
         return False
 
@@ -63,7 +64,7 @@ def grade_one(path: Path, out: Path, rubric_file: Path, rubric: Rubric) -> str:
     return ""
 
 
-def gradebook_row(name: str, report: dict, rubric: Rubric) -> list:
+def gradebook_row(name: str, report: dict[str, Any], rubric: Rubric) -> list[Any]:
     """Points per section; for a section worth no points, its result ("9/12 passed")."""
     extra = report["extra_data"]
     cells = [

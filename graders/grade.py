@@ -10,6 +10,7 @@ import hashlib
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from graders import intake, reports, run, scoring
 from graders.rubric import Rubric
@@ -27,7 +28,7 @@ def harness_hash() -> str:
     return digest.hexdigest()
 
 
-def fingerprint(path: Path, rubric: Rubric) -> dict:
+def fingerprint(path: Path, rubric: Rubric) -> dict[str, Any]:
     """What a report was made from; a batch regrades a student when any of it changes."""
     return {
         "submission": intake.content_hash(path),

@@ -16,6 +16,8 @@ import os
 import re
 import signal
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import pytest
 from hypothesis import Phase, settings
@@ -81,11 +83,11 @@ class TimedOut(BaseException):
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
-def pytest_timeout_set_timer(item: pytest.Item, settings) -> bool | None:
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
     if settings.timeout <= 0 or settings.method != "signal":
         return None
 
-    def expire(signum, frame):
+    def expire(signum: int, frame: FrameType | None) -> None:
         raise TimedOut(f"the test took longer than {settings.timeout:g} s")
 
     signal.signal(signal.SIGALRM, expire)
@@ -103,11 +105,11 @@ def pytest_timeout_cancel_timer(item: pytest.Item) -> bool:
 class Recorder:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.records: dict[str, dict] = {}
+        self.records: dict[str, dict[str, Any]] = {}
         self.collection_errors: list[str] = []
 
     @staticmethod
-    def unfinished(nodeid: str, properties: list[tuple[str, object]]) -> dict:
+    def unfinished(nodeid: str, properties: list[tuple[str, object]]) -> dict[str, Any]:
         return {
             "nodeid": nodeid,
             **dict(properties),

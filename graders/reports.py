@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -124,7 +126,7 @@ def show(report: Report, console: Console) -> None:
 # -- files ------------------------------------------------------------------------------------
 
 
-def gradescope(report: Report) -> dict:
+def gradescope(report: Report) -> dict[str, Any]:
     """Gradescope's results.json. The bonus sections are tests worth 0 points (extra credit
     there), and the bonus total is extra data, so the bonus never inflates max_score."""
     tests = []
@@ -177,7 +179,7 @@ def markdown(report: Report) -> str:
     if report.problem:
         lines += [f"**Not graded:** {report.problem}", ""]
     lines += [f"Note: {note}" for note in report.notes] + ([""] if report.notes else [])
-    table = [COLUMNS, ("---", "---", "---:", "---:", "---:", "---:")]
+    table: list[Sequence[str]] = [COLUMNS, ("---", "---", "---:", "---:", "---:", "---:")]
     table += [row(report, section) for section in report.sections] + [total_row(report)]
     lines += [f"| {' | '.join(cells)} |" for cells in table]
     failed = [s for s in report.sections if s.failures]

@@ -8,7 +8,9 @@ optional part not handed in) is reported absent and earns nothing; it is not an 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from graders.rubric import Rubric, RubricError, Section
 
@@ -53,7 +55,7 @@ class Report:
     sections: tuple[SectionScore, ...]
     problem: str = ""  # why the submission could not be graded at all
     notes: tuple[str, ...] = ()
-    fingerprint: dict = field(default_factory=dict)  # what was graded with what
+    fingerprint: dict[str, Any] = field(default_factory=dict)  # what was graded with what
 
     @property
     def score(self) -> float:
@@ -74,9 +76,9 @@ class Report:
         return round(self.rubric.exam_share * self.share(value), 3)
 
 
-def checks_of(records: list[dict], rubric: Rubric) -> tuple[Check, ...]:
+def checks_of(records: list[dict[str, Any]], rubric: Rubric) -> tuple[Check, ...]:
     """What students see of a section's tests: hidden ones only by number and outcome."""
-    checks = []
+    checks: list[Check] = []
     for record in records:
         if rubric.is_hidden(record["nodeid"]) and not rubric.release:
             number = sum(check.withheld for check in checks) + 1
@@ -89,7 +91,7 @@ def checks_of(records: list[dict], rubric: Rubric) -> tuple[Check, ...]:
     return tuple(checks)
 
 
-def score_section(section: Section, records: list[dict], rubric: Rubric) -> SectionScore:
+def score_section(section: Section, records: list[dict[str, Any]], rubric: Rubric) -> SectionScore:
     if not records:
         raise RubricError(f"the rubric's section {section.name} has no tests in the spec")
     checks = checks_of(records, rubric)
@@ -108,9 +110,15 @@ def score_section(section: Section, records: list[dict], rubric: Rubric) -> Sect
     return SectionScore(section, status, points(earned), passed, len(counted), requirement, checks)
 
 
-def score(submission: str, records: list[dict], rubric: Rubric, notes=(), fingerprint=None):
+def score(
+    submission: str,
+    records: list[dict[str, Any]],
+    rubric: Rubric,
+    notes: Iterable[str] = (),
+    fingerprint: dict[str, Any] | None = None,
+) -> Report:
     """The report of a graded submission."""
-    by_section: dict[str, list[dict]] = {s.name: [] for s in rubric.sections}
+    by_section: dict[str, list[dict[str, Any]]] = {s.name: [] for s in rubric.sections}
     for record in records:
         if record["section"] in by_section:
             by_section[record["section"]].append(record)
@@ -118,7 +126,9 @@ def score(submission: str, records: list[dict], rubric: Rubric, notes=(), finger
     return Report(submission, rubric, sections, "", tuple(notes), fingerprint or {})
 
 
-def ungradable(submission: str, rubric: Rubric, problem: str, fingerprint=None) -> Report:
+def ungradable(
+    submission: str, rubric: Rubric, problem: str, fingerprint: dict[str, Any] | None = None
+) -> Report:
     """The report of a submission that could not be graded: every section 0, and why."""
     sections = tuple(SectionScore(s, "not graded", 0.0, 0, 0) for s in rubric.sections)
     return Report(submission, rubric, sections, problem, (), fingerprint or {})
