@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
 import stat
 import zipfile
@@ -33,6 +34,7 @@ def prepare(path: Path, workdir: Path) -> tuple[Path, list[str]]:
     if len(uploads) == 1 and not layout.python_files(path):
         path = uploads[0]  # a course platform's export: a folder per student, holding the zip
     if path.is_dir():
+        refuse_links(path)
         source = path
     elif path.is_file() and path.suffix.lower() == ".zip":
         source = unzip(path, workdir / "unpacked")
@@ -69,6 +71,18 @@ def refuse_unsafe(archive: str, info: zipfile.ZipInfo, name: str) -> None:
         raise UngradableError(f"{archive} contains an absolute path ({name}); zip relative paths")
     if ".." in PurePosixPath(name).parts:
         raise UngradableError(f"{archive} contains a path leaving its folder ({name})")
+
+
+def refuse_links(folder: Path) -> None:
+    """A folder, like a zip, must hold plain files: a link could make the harness copy its own
+    solution (or any file it can read) into the submission."""
+    for parent, folders, files in os.walk(folder):
+        for name in folders + files:
+            if (Path(parent) / name).is_symlink():
+                link = (Path(parent) / name).relative_to(folder)
+                raise UngradableError(
+                    f"{folder.name} contains a link ({link}); hand in plain files"
+                )
 
 
 def unzip(archive: Path, target: Path) -> Path:
