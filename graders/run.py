@@ -32,6 +32,7 @@ def pytest_command(solution: Path, results: Path, rubric: Rubric) -> list[str]:
     """How the spec runs against one submission: the one place to change it."""
     return [
         sys.executable, "-m", "pytest", str(SPEC), "--solution", str(solution),
+        "--isolated",  # the submission runs sandboxed in a child process (spec/support/isolated.py)
         "-p", "graders.plugin", "--results", str(results),
         "--sections", ",".join(section.name for section in rubric.sections),
         f"--timeout={rubric.test_seconds:g}",

@@ -2,6 +2,8 @@
 
 The submission under test is the fixture `sub`. Choose it with `pytest spec --solution PATH`
 or the environment variable DL_SOLUTION; the default is the harness's bundled `solution/`.
+`--isolated` (or DL_ISOLATED=1) runs it in a sandboxed child process, a fresh one per test
+module, as the graders always do; without it, it runs in this process (fast, for students).
 Each module marks its tests with the exercise section they belong to
 (`pytestmark = pytest.mark.section("Dropout")`); graders score by that marker.
 """
@@ -14,7 +16,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from spec.support.submission import open_in_process
+from spec.support import layout
+from spec.support.isolated import HarnessError, Isolated, Limits
+from spec.support.submission import Submission, open_in_process
 
 BUNDLED_SOLUTION = Path(__file__).resolve().parents[1] / "solution"
 
@@ -39,6 +43,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("DL_SOLUTION") or str(BUNDLED_SOLUTION),
         help="solution folder to test (default: $DL_SOLUTION or the bundled solution/)",
     )
+    group.addoption(
+        "--isolated",
+        action="store_true",
+        default=os.environ.get("DL_ISOLATED") == "1",
+        help="run the submission in a sandboxed child process (default: $DL_ISOLATED == 1)",
+    )
+    group.addoption(
+        "--call-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=float(os.environ.get("DL_CALL_TIMEOUT") or Limits.call_seconds),
+        help="isolated: time limit of one call into the submission (default: %(default)s)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,11 +65,22 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def sub(request: pytest.FixtureRequest):
     """The submission: `sub.Layers.Dropout.Dropout(0.5)`, `sub.probes`, `sub.reference`."""
-    return open_in_process(request.config.getoption("--solution"))
+    options = request.config.option
+    if not options.isolated:
+        yield open_in_process(options.solution)
+        return
+    backend = Isolated(layout.arranged(Path(options.solution)), Limits(options.call_timeout))
+    yield Submission(backend)
+    backend.close()
+
+
+def pytest_exception_interact(call: pytest.CallInfo) -> None:
+    """The child machinery failed (not the submission): stop, for no grade beats a wrong one."""
+    if call.excinfo is not None and call.excinfo.errisinstance(HarnessError):
+        pytest.exit(f"harness failure: {call.excinfo.value}", returncode=3)
 
 
 @pytest.fixture(autouse=True)
 def seeded(sub) -> None:
     """Student code draws from np.random; every test starts it from the same seed."""
     sub.seed(0)
-

@@ -1,0 +1,318 @@
+"""The child process that runs a submission for the grader (isolated.py is the grader's side).
+
+It starts as a zygote: it imports NumPy and the harness's helpers once, then forks a worker on
+request, in milliseconds, so that every test module of the spec (and every test after a failure)
+meets a fresh submission.
+
+A worker moves into its own folder, sends its output to files there, locks itself in
+(sandbox.py), and only then imports the submission, as the spec asks for its modules. It keeps
+every object in a table and answers the grader's requests, one at a time, over two pipes:
+"import this module", "get this attribute", "call this with these arguments". Only plain data
+goes back (wire.py); everything else stays here and goes back as a handle.
+
+    python -I -B child.py FD     FD: the zygote's end of a Unix socket pair to the grader
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import functools
+import importlib
+import importlib.abc
+import importlib.util
+import inspect
+import json
+import os
+import random
+import signal
+import socket
+import sys
+import traceback
+import types
+from pathlib import Path
+
+MAX_FRAMES = 6  # student frames kept in a traceback
+MAX_MESSAGE = 2000
+
+
+# -- the zygote -------------------------------------------------------------------------------
+
+
+def main() -> None:
+    control = socket.socket(fileno=int(sys.argv[1]))
+    config = json.loads(control.recv(1 << 20))
+    try:
+        sys.path[:0] = config["sys_path"]
+        preload()
+    except BaseException:
+        control.send(json.dumps({"error": traceback.format_exc()}).encode())
+        return
+    control.send(b'{"ready": true}')
+    workers: set[int] = set()
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
+        if not message:  # the grader is gone: so are its workers
+            for pid in workers:
+                os.kill(pid, signal.SIGKILL)
+            return
+        request = json.loads(message)
+        if request["op"] == "fork":
+            pid = os.fork()
+            if pid == 0:
+                control.close()
+                run_worker(*fds, request["folder"], config)
+            for fd in fds:
+                os.close(fd)
+            workers.add(pid)  # no reply: the worker tells the grader its pid itself
+        elif request["op"] == "reap":  # after the grader killed it
+            try:
+                _, status = os.waitpid(request["pid"], 0)
+            except ChildProcessError:
+                status = None
+            workers.discard(request["pid"])
+            if request["answer"]:
+                control.send(json.dumps({"status": status}).encode())
+
+
+def preload() -> None:
+    """What every worker needs, imported once: never the submission, never the reference."""
+    global numpy, layout, sandbox, wire  # the worker's, once forked
+    import copy  # noqa: F401  common in submissions: saves each worker the import
+    import math  # noqa: F401
+    import pickle  # noqa: F401
+
+    import numpy
+    import numpy.lib.stride_tricks
+    import numpy.linalg
+    import numpy.random
+
+    import spec.probes  # noqa: F401
+    from spec.support import layout, sandbox, wire
+
+    layout.restore_numpy_aliases()
+
+
+# -- a worker ---------------------------------------------------------------------------------
+
+
+def run_worker(commands: int, replies: int, folder: str, config: dict) -> None:
+    try:
+        filtered = enter(commands, replies, folder, config)
+    except BaseException:
+        traceback.print_exc()
+        os._exit(70)
+    try:
+        Worker(Path(config["submission"])).serve(commands, replies, filtered)
+    finally:
+        os._exit(0)
+
+
+def enter(commands: int, replies: int, folder: str, config: dict) -> bool:
+    """Move into the folder, send output to files there, lock in. Returns whether the seccomp
+    filter is in place."""
+    os.setpgid(0, 0)  # the grader can kill the worker with anything it managed to start
+    os.chdir(folder)
+    output = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    faults = open("faults.txt", "w")  # noqa: SIM115  open for the life of the worker
+    faulthandler.enable(faults)  # a crash leaves its traceback here,
+    faulthandler.register(signal.SIGUSR1, faults)  # and so does a timeout
+    keep = sorted({0, 1, 2, commands, replies, faults.fileno()})
+    for low, high in zip(keep, [*keep[1:], os.sysconf("SC_OPEN_MAX")], strict=True):
+        os.closerange(low + 1, high)
+    for name in ("HOME", "TMPDIR", "MPLCONFIGDIR"):
+        os.environ[name] = folder
+    submission = config["submission"]
+    sys.path[:0] = [str(path) for path in layout.import_roots(Path(submission))]
+    sys.dont_write_bytecode = True
+    layout.install_prefix_alias()
+    sys.meta_path.insert(0, REFERENCE)
+    limits = sandbox.Limits(**config["limits"])
+    return sandbox.lock(folder, [submission, *config["readable"]], config["secret"], limits)
+
+
+class ReferenceSources(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """The harness's own solution, as the package `dl_reference`, compiled from sources the
+    grader sends with a request: only the modules a test asks for (and what they import) ever
+    enter a worker, so a submission cannot borrow the reference for the part under test."""
+
+    def __init__(self) -> None:
+        self.sources: dict[str, list] = {}  # name -> [path, text, is_package]
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.sources:
+            return None
+        origin, _, is_package = self.sources[fullname]
+        return importlib.util.spec_from_loader(fullname, self, origin=origin, is_package=is_package)
+
+    def exec_module(self, module) -> None:
+        origin, text, _ = self.sources[module.__name__]
+        exec(compile(text, origin, "exec"), module.__dict__)
+
+
+REFERENCE = ReferenceSources()
+
+
+def callables(value) -> list[str]:
+    """Names the grader may look up on `value` without asking, sending ["method", handle, name]
+    when it uses them: saves a round trip for `layer.forward` before every `layer.forward(x)`,
+    and for `module.Class` before every `module.Class(...)`. What the name is bound to is looked
+    up here when it is used, as it would be in process."""
+    if isinstance(value, types.ModuleType):
+        return [
+            name
+            for name, member in vars(value).items()
+            if isinstance(member, (type, types.FunctionType)) and not name.startswith("__")
+        ]
+    instance = getattr(value, "__dict__", None)
+    instance = instance if isinstance(instance, dict) else {}
+    return [name for name in methods_of(type(value)) if name not in instance]
+
+
+class NotPlain(Exception):
+    """A reply is not plain data: it stays here and goes back as a handle."""
+
+
+@functools.cache
+def methods_of(cls: type) -> tuple[str, ...]:
+    """The plain methods (functions defined in a class body) an instance of `cls` has. Classes
+    that customize attribute lookup have none."""
+    if cls.__getattribute__ is not object.__getattribute__ or isinstance(cls, type(sys)):
+        return ()
+    names = {
+        name
+        for klass in cls.__mro__
+        for name, member in vars(klass).items()
+        if isinstance(member, types.FunctionType) and not name.startswith("__")
+    }
+    shadowed = {
+        name
+        for name in names  # something before the function in the MRO wins
+        if not isinstance(inspect.getattr_static(cls, name), types.FunctionType)
+    }
+    return tuple(sorted(names - shadowed))
+
+
+class Worker:
+    """The handle table, and one method per request of the grader."""
+
+    def __init__(self, submission: Path) -> None:
+        self.submission = submission
+        self.root = os.path.realpath(submission)
+        self.objects: dict[int, object] = {}
+
+    def serve(self, commands: int, replies: int, filtered: bool) -> None:
+        wire.send(replies, {"ready": True, "pid": os.getpid(), "seccomp": filtered})
+        requests = open(commands, "rb")  # noqa: SIM115  buffered: one read per request
+        while True:
+            try:
+                request, payload = wire.receive(requests)
+            except EOFError:
+                return
+            if "seed" in request:  # sent along with the request after `sub.seed(n)`
+                self.op_seed(request.pop("seed"))
+            buffers: list[bytes] = []
+            try:
+                operation = getattr(self, "op_" + request.pop("op"))
+                arguments = {key: self.value(node, payload) for key, node in request.items()}
+                message = wire.frame(
+                    {"value": self.reply(operation(**arguments), buffers)}, buffers
+                )
+            except BaseException as error:
+                message = wire.frame({"error": self.describe(error)}, [])
+            sys.stdout.flush()
+            sys.stderr.flush()
+            wire.write_all(replies, message)
+
+    # crossing the boundary
+    def value(self, node, payload):
+        """A request's argument: plain data, with ["ref", n] standing for an object here and
+        ["method", n, name] for the attribute `name` of one."""
+        if type(node) is list and node and node[0] == "ref":
+            return self.objects[node[1]]
+        if type(node) is list and node and node[0] == "method":
+            return getattr(self.objects[node[1]], node[2])
+        if type(node) is list and node and node[0] in ("tuple", "list"):
+            items = [self.value(item, payload) for item in node[1]]
+            return tuple(items) if node[0] == "tuple" else items
+        if type(node) is list and node and node[0] == "dict":
+            return {key: self.value(item, payload) for key, item in node[1]}
+        return wire.decode(node, payload)
+
+    def reply(self, value, buffers: list[bytes]):
+        try:
+            return wire.encode(value, buffers, self.refuse_object)
+        except NotPlain:
+            buffers.clear()
+        handle = len(self.objects)
+        self.objects[handle] = value
+        return ["ref", handle, type(value).__name__, callables(value)]
+
+    @staticmethod
+    def refuse_object(value):
+        raise NotPlain
+
+    def describe(self, error: BaseException) -> dict:
+        """The exception as data: its type, message and the frames in the submission's files."""
+        try:
+            message = repr(error.code) if isinstance(error, SystemExit) else str(error)
+        except BaseException:
+            message = "(the exception cannot be printed)"
+        frames = traceback.StackSummary.extract(
+            traceback.walk_tb(error.__traceback__), lookup_lines=False
+        )
+        trace = [
+            [
+                os.path.relpath(os.path.realpath(frame.filename), self.root),
+                frame.lineno,
+                frame.name,
+                (frame.line or "").strip()[:200],
+            ]
+            for frame in frames
+            if self.is_student_file(frame.filename)
+        ]
+        return {
+            "type": type(error).__name__,
+            "message": message[:MAX_MESSAGE],
+            "trace": trace[-MAX_FRAMES:],
+        }
+
+    def is_student_file(self, filename: str) -> bool:
+        return os.path.realpath(filename).startswith(self.root + os.sep)
+
+    # the requests
+    def op_module(self, name: str, sources: dict):
+        REFERENCE.sources.update(sources)
+        if not name.startswith(("dl_reference", "spec.")):
+            layout.import_parent_package(self.submission, name)
+        return importlib.import_module(name)
+
+    def op_getattr(self, target, name: str):
+        return getattr(target, name)
+
+    def op_setattr(self, target, name: str, value) -> None:
+        setattr(target, name, value)
+
+    def op_call(self, target, args: tuple, kwargs: dict):
+        return target(*args, **kwargs)
+
+    def op_len(self, target) -> int:
+        return len(target)
+
+    def op_getitem(self, target, key):
+        return target[key]
+
+    def op_seed(self, value: int) -> None:
+        numpy.random.seed(value)
+        random.seed(value)
+
+    def op_type_name(self, target) -> str:
+        return type(target).__name__
+
+    def op_same(self, first, second) -> bool:
+        return first is second
+
+
+if __name__ == "__main__":
+    main()
