@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from spec.support import layout
 from spec.support.isolated import HarnessError, Isolated, Limits
@@ -30,6 +30,8 @@ settings.register_profile(
     deadline=None,
     max_examples=20,
     print_blob=False,
+    # No shrinking or explaining of failures: they cost a broken submission minutes, not seconds.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile("spec")
