@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from graders.intake import UngradableError
 from graders.rubric import Rubric
@@ -56,14 +57,14 @@ def child_environment(workdir: Path) -> dict[str, str]:
     return environment
 
 
-def stop(process: subprocess.Popen) -> str:
+def stop(process: subprocess.Popen[str]) -> str:
     """Ctrl-C first, so pytest writes its results; kill the whole group if it does not stop."""
     os.killpg(process.pid, signal.SIGINT)
     try:
-        return process.communicate(timeout=GRACE_SECONDS)[0]
+        return str(process.communicate(timeout=GRACE_SECONDS)[0])
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-        return process.communicate()[0]
+        return str(process.communicate()[0])
 
 
 def scrub(text: str, workdir: Path) -> str:
@@ -72,7 +73,9 @@ def scrub(text: str, workdir: Path) -> str:
     return re.sub(r"0x[0-9a-fA-F]{6,}", "0x…", text)
 
 
-def run_spec(solution: Path, rubric: Rubric, workdir: Path) -> tuple[list[dict], list[str]]:
+def run_spec(
+    solution: Path, rubric: Rubric, workdir: Path
+) -> tuple[list[dict[str, Any]], list[str]]:
     """The plugin's per-test records, and notes on how the run went."""
     results = workdir / "results.json"
     command = pytest_command(solution, results, rubric)
