@@ -50,3 +50,10 @@ def coverage(session: nox.Session) -> None:
     session.run("coverage", "run", "-m", "pytest", "-n", "auto", *session.posargs)
     session.run("coverage", "combine")
     session.run("coverage", "report")
+
+
+@nox.session
+def train(session: nox.Session) -> None:
+    """Train LeNet: `nox -s train -- --test-dir ../shared/mnist` (flags: train_lenet.py -h)."""
+    session.install("-e", ".[train]")
+    session.run("python", "scripts/train_lenet.py", *session.posargs)
