@@ -1,4 +1,5 @@
 import copy
+import functools
 import math
 
 import numpy as np
@@ -22,6 +23,18 @@ def _im2col(padded, kernel_shape, stride):
     b, c, oy, ox, m, n = windows.shape
     # tap-major: the copy reads whole image rows, much faster than one short window at a time
     return windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * m * n, b * oy * ox)
+
+
+@functools.lru_cache(maxsize=16)
+def _col2im_index(padded_shape, kernel_shape, stride):
+    """For every entry of im2col's matrix, the flat index of the padded pixel it was read from.
+
+    Cached per shape: a training run builds it once per layer instead of once per step.
+    """
+    pixel_index = np.arange(math.prod(padded_shape)).reshape(padded_shape)
+    read_from = _im2col(pixel_index, kernel_shape, stride).ravel()
+    read_from.flags.writeable = False
+    return read_from
 
 
 class Conv(BaseLayer):
@@ -102,10 +115,9 @@ class Conv(BaseLayer):
         # dL/dcols[tap, p] = sum over kernels k of w[k, tap] * error[k, p]; then col2im, the
         # adjoint of im2col: add every entry back onto the padded pixel it was read from.
         gradient_cols = kernels.reshape(k, -1).T @ error_rows  # (c*m*n, b*oy*ox)
-        pixel_index = np.arange(math.prod(self._padded_shape)).reshape(self._padded_shape)
-        read_from = _im2col(pixel_index, (m, n), self.stride)
+        read_from = _col2im_index(self._padded_shape, (m, n), self.stride)
         gradient_padded = np.bincount(
-            read_from.ravel(), weights=gradient_cols.ravel(), minlength=pixel_index.size
+            read_from, weights=gradient_cols.ravel(), minlength=math.prod(self._padded_shape)
         ).reshape(self._padded_shape)
         top, left = _same_padding(m)[0], _same_padding(n)[0]
         gradient_input = gradient_padded[:, :, top : top + height, left : left + width]

@@ -22,7 +22,15 @@ class Pooling(BaseLayer):
         out_y, out_x = windows.shape[2:4]
         # window positions first: the reductions below then run over whole contiguous images
         windows = windows.transpose(4, 5, 0, 1, 2, 3).reshape(pool_y * pool_x, b, c, out_y, out_x)
-        offset = windows.argmax(axis=0)  # position of the maximum inside its window
+        maximum = windows.max(axis=0)
+
+        # Position of the (first) maximum inside its window. windows.argmax(axis=0) would do, but
+        # argmax across a leading axis is slow: instead rank the positions holding the maximum by
+        # how early they come and take the best. Testing "not <" rather than "==" gives a window
+        # whose maximum is NaN a position inside it too.
+        positions = pool_y * pool_x
+        earliness = np.arange(positions, 0, -1).reshape(positions, 1, 1, 1, 1)
+        offset = positions - (~(windows < maximum) * earliness).max(axis=0)
 
         # flat index into the input of every window's maximum
         row = np.arange(out_y)[:, None] * stride_y + offset // pool_x
@@ -31,7 +39,7 @@ class Pooling(BaseLayer):
         self._argmax = (channel * height + row) * width + col
         self._input_shape = input_tensor.shape
 
-        return windows.max(axis=0)
+        return maximum
 
     def backward(self, error_tensor):
         # each error goes to its window's maximum; bincount sums where overlapping windows share one
