@@ -142,13 +142,14 @@ def history(out):
 @pytest.mark.timeout(600)
 def test_one_epoch_writes_checkpoints_metrics_plot_and_a_test_score(tiny_mnist, tmp_path):
     out = tmp_path / "run"
-    result = run_script("--data-dir", tiny_mnist, "--epochs", 1, "--out", out)
+    result = run_script("--data-dir", tiny_mnist, "--epochs", 1, "--lr", 0.01, "--out", out)
     assert result.returncode == 0, result.stderr
     written = {path.name for path in out.iterdir()}
     assert {"epoch_01.pkl", "best.pkl", "metrics.json", "curves.png"} <= written
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["data"]["train"] == 72 and metrics["data"]["validation"] == 8
     assert metrics["stopped"] == "completed" and len(metrics["history"]) == 1
+    assert metrics["history"][0]["learning_rate"] == 0.01  # --lr replaced build()'s 5e-4
     assert 0 <= metrics["test"]["accuracy"] <= 1  # the t10k files of --data-dir
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
