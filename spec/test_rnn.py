@@ -28,18 +28,15 @@ from spec.support import (
     as_bool,
     assert_close,
     assert_shape,
-    golden,
-    numerical_gradient,
     random_error,
     recurrent,
 )
+from spec.support.recurrent import EXACT, GRADIENT  # the tolerances the shared checks use too
 
 pytestmark = pytest.mark.section("RNN")
 
 KIND = "RNN"
 SIZES = (5, 3, 2)  # input, hidden, output: weights (9, 3), never mistaken for its transpose
-EXACT = {"rtol": 1e-9, "atol": 1e-12}  # the same formula, only the order of operations differs
-GRADIENT = {"rtol": 1e-5, "atol": 1e-7}  # against central finite differences
 
 sizes = recurrent.layer_sizes(KIND)
 steps = st.integers(1, 5)
@@ -208,29 +205,7 @@ def test_memorize_truncates_backpropagation_at_the_call(sub):
     sizes = (2, 2, 2)  # small: every finite difference replays the first call on a new layer
     first, second = sequence(3, sizes[0], 1), sequence(3, sizes[0], 2)
     error = random_error((3, sizes[2]), 3)
-
-    def loss_of_second_call(inputs=second, weights=None):
-        """sum(y * E) of the second call of a fresh layer, after the same first call."""
-        layer = random_layer(sub, sizes)
-        layer.memorize = True
-        layer.forward(first)
-        if weights is not None:
-            layer.weights = weights
-        return recurrent.loss(layer, inputs, error)
-
-    layer = random_layer(sub, sizes)
-    layer.memorize = True
-    weights = as_array(layer.weights, "RNN weights")
-    layer.forward(first)
-    layer.forward(second)
-    input_error = layer.backward(error)
-    gradient = recurrent.in_weights_shape(
-        layer.gradient_weights, weights.shape, "RNN gradient_weights"
-    )
-    numeric = numerical_gradient(lambda x: loss_of_second_call(inputs=x), second)
-    assert_close(input_error, numeric, **GRADIENT, what="backward of the second call")
-    numeric = numerical_gradient(lambda w: loss_of_second_call(weights=w), weights)
-    assert_close(gradient, numeric, **GRADIENT, what="gradient_weights of the second call")
+    recurrent.check_truncated_backward(sub, KIND, sizes, first, second, error)
 
 
 # -- the optimizer ---------------------------------------------------------------------------
@@ -240,32 +215,18 @@ def test_optimizer_updates_the_hidden_weights(sub):
     """With an optimizer set, backward updates `weights` with gradient_weights
     (Sgd: weights - learning_rate * gradient_weights)."""
     layer = random_layer(sub)
-    layer.optimizer = sub.reference.Optimization.Optimizers.Sgd(0.5)
-    before = as_array(layer.weights, "RNN weights")
-    layer.forward(sequence(4, SIZES[0], 1))
-    layer.backward(random_error((4, SIZES[2]), 2))
-    gradient = recurrent.in_weights_shape(
-        layer.gradient_weights, before.shape, "RNN gradient_weights"
-    )
-    assert_close(layer.weights, before - 0.5 * gradient, **EXACT, what="weights after backward")
+    inputs, error = sequence(4, SIZES[0], 1), random_error((4, SIZES[2]), 2)
+    recurrent.check_sgd_updates_weights(sub, KIND, layer, inputs, error, learning_rate=0.5)
 
 
 def test_optimizer_updates_the_output_layer(sub):
     """With an optimizer set, backward also updates W_y by its gradient: the next forward uses
     W_y - learning_rate * d sum(y * E) / d W_y."""
-    layout = recurrent.layout_of(sub, KIND)
     weights, inputs = hidden_weights(SIZES, 1), sequence(4, SIZES[0], 1)
     error = random_error((4, SIZES[2]), 2)
-    layer = recurrent.known_layer(sub, KIND, SIZES, weights, layout)
-    layer.optimizer = sub.reference.Optimization.Optimizers.Sgd(0.5)
-    layer.forward(inputs)
-    layer.backward(error)
-    output_layer = recurrent.constant_output_layer(*SIZES[1:])
-    before = recurrent.unroll(KIND, weights, output_layer, inputs)
-    output_layer -= 0.5 * recurrent.output_layer_gradient(before, error)
-    updated = layout.to_canonical(as_array(layer.weights, "RNN weights"))
-    expected = recurrent.unroll(KIND, updated, output_layer, inputs).outputs
-    assert_close(layer.forward(inputs), expected, **EXACT, what="forward after one update")
+    recurrent.check_sgd_updates_output_layer(
+        sub, KIND, SIZES, weights, inputs, error, learning_rate=0.5
+    )
 
 
 # -- initialize ------------------------------------------------------------------------------
@@ -274,25 +235,13 @@ def test_optimizer_updates_the_output_layer(sub):
 def test_initialize_fills_the_hidden_weights(sub):
     """initialize fills W_h's weights from weights_initializer and its bias (last row) from
     bias_initializer."""
-    layer = sub.Layers.RNN.RNN(*SIZES)
-    layer.initialize(sub.probes.RecordingInitializer(0.3), sub.probes.RecordingInitializer(-0.2))
-    weights = recurrent.oriented(KIND, SIZES, layer.weights)
-    assert_close(weights[:-1], np.full_like(weights[:-1], 0.3), what="weights of W_h")
-    assert_close(weights[-1], np.full_like(weights[-1], -0.2), what="bias of W_h")
+    recurrent.check_initialize_fills_hidden_weights(sub, KIND, SIZES)
 
 
 def test_initialize_fills_the_output_layer(sub):
     """initialize also fills the output layer W_y: its weights from weights_initializer, its
     bias from bias_initializer (seen through forward, with W_h filled the same way)."""
-    layer = sub.Layers.RNN.RNN(*SIZES)
-    layer.initialize(sub.probes.RecordingInitializer(0.3), sub.probes.RecordingInitializer(-0.2))
-    inputs = sequence(4, SIZES[0], 1)
-    # Every weight of W_h is 0.3, so the layout of `weights` does not matter here.
-    hidden = np.full(recurrent.weights_shape(KIND, SIZES), 0.3)
-    hidden[-1] = -0.2
-    output_layer = recurrent.constant_output_layer(*SIZES[1:], weight=0.3, bias=-0.2)
-    expected = recurrent.unroll(KIND, hidden, output_layer, inputs).outputs
-    assert_close(layer.forward(inputs), expected, **EXACT, what="forward after initialize")
+    recurrent.check_initialize_fills_output_layer(sub, KIND, SIZES, sequence(4, SIZES[0], 1))
 
 
 # -- golden files (PyTorch oracle) -----------------------------------------------------------
@@ -300,44 +249,11 @@ def test_initialize_fills_the_output_layer(sub):
 
 def test_matches_the_oracle_on_one_sequence(sub):
     """forward, backward and gradient_weights agree with PyTorch autograd (reference_data/rnn)."""
-    layout = recurrent.layout_of(sub, KIND)
-    case = golden.load("rnn")
-    layer = recurrent.golden_layer(sub, KIND, case, layout)
-    assert_close(layer.forward(case["input"]), case["output"], **golden.EXACT, what="forward")
-    assert_close(layer.backward(case["error"]), case["grad_input"], **golden.EXACT, what="backward")
-    gradient = recurrent.canonical_gradient(
-        layer, layout, case["weights"].shape, "gradient_weights"
-    )
-    assert_close(gradient, case["grad_weights"], **golden.EXACT, what="gradient_weights")
+    recurrent.check_golden_case(sub, KIND, "rnn")
 
 
 @pytest.mark.parametrize("name", ["rnn_reset", "rnn_memorize"])
 def test_matches_the_oracle_on_two_calls(sub, name):
     """Two calls with memorize False (state reset) and True (state carried, gradient truncated)
     agree with PyTorch autograd (reference_data/rnn_reset, rnn_memorize)."""
-    layout = recurrent.layout_of(sub, KIND)
-    case = golden.load(name)
-    layer = recurrent.golden_layer(sub, KIND, case, layout)
-    layer.memorize = bool(case["memorize"])
-    for call in (1, 2):
-        assert_close(
-            layer.forward(case[f"input{call}"]),
-            case[f"output{call}"],
-            **golden.EXACT,
-            what=f"forward of call {call}",
-        )
-        assert_close(
-            layer.backward(case[f"error{call}"]),
-            case[f"grad_input{call}"],
-            **golden.EXACT,
-            what=f"backward of call {call}",
-        )
-        gradient = recurrent.canonical_gradient(
-            layer, layout, case["weights"].shape, f"gradient_weights of call {call}"
-        )
-        assert_close(
-            gradient,
-            case[f"grad_weights{call}"],
-            **golden.EXACT,
-            what=f"gradient_weights of call {call}",
-        )
+    recurrent.check_golden_case(sub, KIND, name)

@@ -14,6 +14,9 @@ gradients are checked by finite differences on the submission's own matrix, in i
 The output layer y_t = sigmoid(W_y [h_t, 1]) is not exposed by the contract. Tests that need
 its values fix it through `initialize` with constant initializers, which fill every weight and
 every bias of both fully connected parts; the hidden weights are then set through `weights`.
+
+The last part holds the checks whose mechanics the RNN and LSTM sections share (truncated
+BPTT, the optimizer, initialize, the golden files); each section's test states the clause.
 """
 
 from __future__ import annotations
@@ -25,12 +28,17 @@ import numpy as np
 from hypothesis import Phase
 from hypothesis import strategies as st
 
-from spec.support.checks import as_array
+from spec.support import golden
+from spec.support.checks import as_array, assert_close
 from spec.support.numeric import numerical_gradient
 
 GATES = ("f", "i", "c~", "o")
 BLOCKS = {"RNN": 1, "LSTM": 4}  # column blocks of the hidden weights
 CELL_NAMES = {"RNN": "Elman cell", "LSTM": "LSTM cell"}
+HIDDEN_WEIGHTS_NAMES = {"RNN": "W_h", "LSTM": "W"}  # what each section's text calls `weights`
+
+EXACT = {"rtol": 1e-9, "atol": 1e-12}  # the same formula, only the order of operations differs
+GRADIENT = {"rtol": 1e-5, "atol": 1e-7}  # against central finite differences
 
 # Every weight and bias of the output layer in tests that need exact values. One value for
 # both initializers, so those tests do not depend on which initializer fills which part
@@ -300,6 +308,138 @@ def in_weights_shape(gradient, shape: tuple, what: str) -> np.ndarray:
     if gradient.shape != shape and gradient.T.shape == shape:
         return gradient.T
     return gradient
+
+
+# -- checks shared by the RNN and LSTM sections ------------------------------------------------
+
+
+def second_call_loss(sub, kind, sizes, first, second, error, weights=None) -> float:
+    """sum(y * E) of the second call (on `second`) of a fresh memorizing random layer (seed 0),
+    after its first call on `first`; `weights`, if given, are set between the two calls."""
+    layer = random_layer(sub, kind, sizes, 0)
+    layer.memorize = True
+    layer.forward(first)
+    if weights is not None:
+        layer.weights = weights
+    return loss(layer, second, error)
+
+
+def check_truncated_backward(sub, kind, sizes, first, second, error) -> None:
+    """Two calls with memorize True, then backward(E): the input error and gradient_weights
+    are those of the second call's loss with the state it started from held constant. Every
+    finite difference replays the first call on a new layer, so the state never moves."""
+    layer = random_layer(sub, kind, sizes, 0)
+    layer.memorize = True
+    weights = as_array(layer.weights, f"{kind} weights")
+    layer.forward(first)
+    layer.forward(second)
+    input_error = layer.backward(error)
+    gradient = in_weights_shape(layer.gradient_weights, weights.shape, f"{kind} gradient_weights")
+    numeric = numerical_gradient(
+        lambda x: second_call_loss(sub, kind, sizes, first, x, error), second
+    )
+    assert_close(input_error, numeric, **GRADIENT, what="backward of the second call")
+    numeric = numerical_gradient(
+        lambda w: second_call_loss(sub, kind, sizes, first, second, error, weights=w), weights
+    )
+    assert_close(gradient, numeric, **GRADIENT, what="gradient_weights of the second call")
+
+
+def sgd(sub, learning_rate):
+    """The harness's own Sgd, so that an optimizer bug cannot fail a recurrent section."""
+    return sub.reference.Optimization.Optimizers.Sgd(learning_rate)
+
+
+def check_sgd_updates_weights(sub, kind, layer, inputs, error, learning_rate) -> None:
+    """With Sgd(learning_rate) set, one forward and backward leave `weights` at
+    weights - learning_rate * gradient_weights."""
+    layer.optimizer = sgd(sub, learning_rate)
+    before = as_array(layer.weights, f"{kind} weights")
+    layer.forward(inputs)
+    layer.backward(error)
+    gradient = in_weights_shape(layer.gradient_weights, before.shape, f"{kind} gradient_weights")
+    expected = before - learning_rate * gradient
+    assert_close(layer.weights, expected, **EXACT, what="weights after backward")
+
+
+def check_sgd_updates_output_layer(sub, kind, sizes, weights, inputs, error, learning_rate):
+    """With Sgd(learning_rate) set on a `known_layer` with hidden weights `weights`, one
+    forward and backward move W_y to W_y - learning_rate * d sum(y * E) / d W_y: the next
+    forward is the cell's with that W_y and the layer's updated hidden weights."""
+    layout = layout_of(sub, kind)
+    layer = known_layer(sub, kind, sizes, weights, layout)
+    layer.optimizer = sgd(sub, learning_rate)
+    layer.forward(inputs)
+    layer.backward(error)
+    output_layer = constant_output_layer(*sizes[1:])
+    before = unroll(kind, weights, output_layer, inputs)
+    output_layer -= learning_rate * output_layer_gradient(before, error)
+    updated = layout.to_canonical(as_array(layer.weights, f"{kind} weights"))
+    expected = unroll(kind, updated, output_layer, inputs).outputs
+    assert_close(layer.forward(inputs), expected, **EXACT, what="forward after one update")
+
+
+# The initialize checks fill weights and biases with different values, so a swap shows.
+INITIAL_WEIGHT, INITIAL_BIAS = 0.3, -0.2
+
+
+def recorded_layer(sub, kind, sizes):
+    """A new layer initialized with INITIAL_WEIGHT for every weight, INITIAL_BIAS for every
+    bias."""
+    weights = sub.probes.RecordingInitializer(INITIAL_WEIGHT)
+    bias = sub.probes.RecordingInitializer(INITIAL_BIAS)
+    return new_layer(sub, kind, sizes, weights, bias)
+
+
+def check_initialize_fills_hidden_weights(sub, kind, sizes) -> None:
+    """initialize puts weights_initializer's values above the last row of `weights` and
+    bias_initializer's in the last row (the bias)."""
+    weights = oriented(kind, sizes, recorded_layer(sub, kind, sizes).weights)
+    kernel, bias, name = weights[:-1], weights[-1], HIDDEN_WEIGHTS_NAMES[kind]
+    assert_close(kernel, np.full_like(kernel, INITIAL_WEIGHT), what=f"weights of {name}")
+    assert_close(bias, np.full_like(bias, INITIAL_BIAS), what=f"bias of {name}")
+
+
+def check_initialize_fills_output_layer(sub, kind, sizes, inputs) -> None:
+    """After initialize, forward is the cell's with W_y filled like the hidden weights: its
+    weights INITIAL_WEIGHT, its bias INITIAL_BIAS."""
+    layer = recorded_layer(sub, kind, sizes)
+    # Every hidden weight is the same (for the LSTM: all four gates see the same input), so
+    # neither the layout of `weights` nor the gate order matters here.
+    hidden = np.full(weights_shape(kind, sizes), INITIAL_WEIGHT)
+    hidden[-1] = INITIAL_BIAS
+    n_hidden, n_out = sizes[1:]
+    output_layer = constant_output_layer(n_hidden, n_out, INITIAL_WEIGHT, INITIAL_BIAS)
+    expected = unroll(kind, hidden, output_layer, inputs).outputs
+    assert_close(layer.forward(inputs), expected, **EXACT, what="forward after initialize")
+
+
+def check_golden_call(layer, layout: Layout, case, call: str = "") -> None:
+    """One forward and backward against a golden case: output, input error and
+    gradient_weights (in the canonical layout). `call` ends the case's keys: "" in a case of
+    one sequence, "1" or "2" in a case of two calls."""
+    of_call = f" of call {call}" if call else ""
+    forward = layer.forward(case[f"input{call}"])
+    assert_close(forward, case[f"output{call}"], **golden.EXACT, what=f"forward{of_call}")
+    backward = layer.backward(case[f"error{call}"])
+    assert_close(backward, case[f"grad_input{call}"], **golden.EXACT, what=f"backward{of_call}")
+    what = f"gradient_weights{of_call}"
+    gradient = canonical_gradient(layer, layout, case["weights"].shape, what)
+    assert_close(gradient, case[f"grad_weights{call}"], **golden.EXACT, what=what)
+
+
+def check_golden_case(sub, kind, name: str) -> None:
+    """The layer of golden case `name` (reference_data/) computes what PyTorch computed: over
+    one sequence, or over two calls with the case's memorize."""
+    layout = layout_of(sub, kind)
+    case = golden.load(name)
+    layer = golden_layer(sub, kind, case, layout)
+    if "memorize" not in case:  # one sequence
+        check_golden_call(layer, layout, case)
+        return
+    layer.memorize = bool(case["memorize"])
+    for call in ("1", "2"):
+        check_golden_call(layer, layout, case, call)
 
 
 # -- hypothesis strategies -------------------------------------------------------------------
