@@ -637,9 +637,15 @@ def main(argv=None):
     seconds_before = metrics["seconds"]
     title = f"LeNet, {len(train[1])} training and {len(validation[1])} validation digits"
 
+    def save(checkpoint):
+        # Layers keep their last forward's cache (LeNet's im2col matrices: 12 MB for a batch of
+        # 32) and a pickle holds whatever they hold, so one digit goes through first.
+        net.test(batches.validation[0][:1])
+        network_module.save(out / checkpoint, net)
+
     def record(checkpoint=None):
         if checkpoint is not None:
-            network_module.save(out / checkpoint, net)
+            save(checkpoint)
         metrics["seconds"] = seconds_before + time.perf_counter() - started
         write_metrics(out, metrics)
 
@@ -659,10 +665,8 @@ def main(argv=None):
             print(f"interrupted: saved {out / 'interrupted.pkl'}; --resume continues from there")
             return 130
 
-        # Saved before validating: layers keep their last forward's cache, and a batch's is
-        # much smaller than a validation pass's (the pickle holds whatever the layers hold).
         checkpoint = f"epoch_{epoch:02d}.pkl"
-        network_module.save(out / checkpoint, net)
+        save(checkpoint)
         row = epoch_summary(net, batches, position, time.perf_counter() - epoch_started)
         metrics["history"].append(row)
         is_best = (
