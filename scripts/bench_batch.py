@@ -23,18 +23,11 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SOLUTION = ROOT / "solution"
+sys.path.insert(0, str(ROOT))
+from tests import mutants  # noqa: E402  (the bank of realistic bugs, beside the tests using it)
+from tests.mutants import copy_of_solution, edit  # noqa: E402
+
 CLASS_SIZE = 20
-
-
-def copy_of_solution(folder: Path) -> Path:
-    return shutil.copytree(SOLUTION, folder, ignore=shutil.ignore_patterns("__pycache__"))
-
-
-def edit(path: Path, find: str, replacement: str) -> None:
-    text = path.read_text()
-    assert text.count(find) == 1, f"{find!r} should occur once in {path}"
-    path.write_text(text.replace(find, replacement))
 
 
 def flat_zip(solution: Path, path: Path) -> None:
@@ -47,11 +40,10 @@ def flat_zip(solution: Path, path: Path) -> None:
 def make_class(folder: Path) -> None:
     folder.mkdir(parents=True)
     copy_of_solution(folder / "reference")
-    banks = sorted((ROOT / "tests" / "mutants").glob("*.toml"))
-    mutants = [tomllib.loads(bank.read_text())["mutant"][0] for bank in banks]
-    for mutant in mutants[:14]:
-        student = copy_of_solution(folder / mutant["name"])
-        edit(student / mutant["file"], mutant["find"], mutant["replace"])
+    banks = sorted(mutants.BANK.glob("*.toml"))
+    first_of_each_bank = [tomllib.loads(bank.read_text())["mutant"][0] for bank in banks]
+    for mutant in first_of_each_bank[:14]:
+        mutants.apply(mutant, copy_of_solution(folder / mutant["name"]))
     (copy_of_solution(folder / "missing_rnn") / "Layers" / "RNN.py").unlink()
     edit(
         copy_of_solution(folder / "syntax_error") / "Layers" / "BatchNormalization.py",
@@ -63,7 +55,7 @@ def make_class(folder: Path) -> None:
         "class Sigmoid(",
         "class sigmoid(",
     )
-    for name in ("reference", mutants[0]["name"]):
+    for name in ("reference", first_of_each_bank[0]["name"]):
         flat_zip(folder / name, folder / f"{name}_flat.zip")
     assert len(list(folder.iterdir())) == CLASS_SIZE
 

@@ -16,26 +16,24 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests import mutants  # noqa: E402  (the bank of realistic bugs, beside the tests using it)
+from tests.mutants import copy_of_solution  # noqa: E402
+
 BUGS = ["dropout_without_inverse_scale", "sigmoid_forward_sign_flipped"]
 REPORT_FILES = ("report.json", "report.md", "junit.xml")
 
 
 def buggy_solution(folder: Path) -> Path:
-    shutil.copytree(ROOT / "solution", folder, ignore=shutil.ignore_patterns("__pycache__"))
-    mutants = {
-        m["name"]: m
-        for bank in sorted((ROOT / "tests" / "mutants").glob("*.toml"))
-        for m in tomllib.loads(bank.read_text())["mutant"]
-    }
-    rnn = next(name for name in mutants if mutants[name]["section"] == "RNN")
-    for name in [*BUGS, rnn]:
-        path = folder / mutants[name]["file"]
-        path.write_text(path.read_text().replace(mutants[name]["find"], mutants[name]["replace"]))
+    copy_of_solution(folder)
+    bank = mutants.load()
+    rnn = next(mutant for mutant in bank if mutant["section"] == "RNN")
+    for mutant in [*map(mutants.named, BUGS), rnn]:
+        mutants.apply(mutant, folder)
     return folder
 
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import stat
 import subprocess
 import sys
-import tomllib
 import xml.etree.ElementTree as ET
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +24,8 @@ import pytest
 from graders import batch, intake, reports, rubric, scoring
 from graders.grade import fingerprint
 from graders.rubric import Rubric, Section
+from tests import mutants
+from tests.mutants import copy_of_solution, edit
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solution"
@@ -39,6 +39,7 @@ Dropout = 5
 [bonus]
 LeNet = 10
 """
+DROPOUT_BUG = mutants.named("dropout_without_inverse_scale")  # a bug real students make
 NOT_GRADED = {"TanH": 0.0, "Sigmoid": 0.0, "Dropout": 0.0, "LeNet": 0.0}
 
 
@@ -51,16 +52,6 @@ def graders(*args: object) -> subprocess.CompletedProcess:
         text=True,
         timeout=900,
     )
-
-
-def copy_of_solution(folder: Path) -> Path:
-    return shutil.copytree(SOLUTION, folder, ignore=shutil.ignore_patterns("__pycache__"))
-
-
-def edit(path: Path, find: str, replacement: str) -> None:
-    text = path.read_text()
-    assert text.count(find) == 1, f"{find!r} should occur once in {path}"
-    path.write_text(text.replace(find, replacement))
 
 
 def flat_zip(path: Path) -> Path:
@@ -93,16 +84,6 @@ def write_rubric(folder: Path, text: str = SMALL_RUBRIC) -> Path:
     path = folder / "rubric.toml"
     path.write_text(text)
     return path
-
-
-def realistic_bug(solution: Path, name: str) -> Path:
-    """Apply a mutant of the bank in tests/mutants/ (a bug real students make)."""
-    for bank in (ROOT / "tests" / "mutants").glob("*.toml"):
-        for mutant in tomllib.loads(bank.read_text())["mutant"]:
-            if mutant["name"] == name:
-                edit(solution / mutant["file"], mutant["find"], mutant["replace"])
-                return solution
-    raise LookupError(name)
 
 
 # -- the bundled solution ---------------------------------------------------------------------
@@ -152,7 +133,7 @@ def make_class(folder: Path) -> Path:
     edit(sigmoid, "def forward(self, input_tensor):", "def forward(self, input_tensor)")
     tanh = copy_of_solution(folder / "wrong_class_name") / "Layers" / "TanH.py"
     edit(tanh, "class TanH(", "class Tanh(")
-    realistic_bug(copy_of_solution(folder / "dropout_bug"), "dropout_without_inverse_scale")
+    mutants.apply(DROPOUT_BUG, copy_of_solution(folder / "dropout_bug"))
     flat_zip(folder / "flat.zip")
     zip_of(folder / "traversal.zip", {"Layers/TanH.py": "", "../evil.py": "print('owned')"})
     zip_of(folder / "bomb.zip", {"Layers/Dropout.py": "#" * (11 * 2**20)})
@@ -229,7 +210,7 @@ def test_three_gradings_of_a_submission_write_identical_reports(tmp_path):
     """Same submission, same bytes: failure messages included (scripts/check_determinism.py
     does this ten times with the whole spec)."""
     student = copy_of_solution(tmp_path / "student")
-    submission = realistic_bug(student, "dropout_without_inverse_scale")
+    submission = mutants.apply(DROPOUT_BUG, student)
     rubric_file = write_rubric(tmp_path, "[exercise]\nTanH = 2.5\nDropout = 5\n")
     outs = [tmp_path / f"report-{i}" for i in range(3)]
     with ThreadPoolExecutor(3) as pool:

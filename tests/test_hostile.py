@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import uuid
@@ -26,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.mutants import copy_of_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solution"
@@ -285,9 +286,7 @@ def test_there_is_a_case_for_every_behaviour_of_the_issue():
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_hostile_submission_is_graded_truthfully(case: Hostile, tmp_path: Path):
     sentinel = Path("/tmp") / f"dl-hostile-{case.name}-{uuid.uuid4().hex[:8]}"
-    submission = shutil.copytree(
-        SOLUTION, tmp_path / "submission", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    submission = copy_of_solution(tmp_path / "submission")
     tanh = submission / "Layers" / "TanH.py"
     source = tanh.read_text()
     assert source.count(case.before) == 1, f"{case.name} no longer applies to TanH.py"
@@ -326,9 +325,7 @@ def test_hostile_submission_is_graded_truthfully(case: Hostile, tmp_path: Path):
 def test_a_folder_with_a_link_to_the_harness_is_refused(tmp_path: Path):
     """A folder submission whose TanH.py links to the harness's own solution is not graded (the
     grader would otherwise copy the reference into it)."""
-    submission = shutil.copytree(
-        SOLUTION, tmp_path / "submission", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    submission = copy_of_solution(tmp_path / "submission")
     (submission / "Layers" / "TanH.py").unlink()
     (submission / "Layers" / "TanH.py").symlink_to(SOLUTION / "Layers" / "TanH.py")
 

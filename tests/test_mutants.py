@@ -14,15 +14,15 @@ import ast
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tomllib
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
 
 import pytest
+
+from tests import mutants
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solution"
@@ -42,14 +42,7 @@ FOUNDATION = {
 BUILDS_ON = {"LeNet": FOUNDATION | {"Constraints", "NeuralNetwork"}}
 
 
-def load_mutants() -> list[dict]:
-    mutants = []
-    for path in sorted((ROOT / "tests" / "mutants").glob("*.toml")):
-        mutants += tomllib.loads(path.read_text())["mutant"]
-    return mutants
-
-
-MUTANTS = load_mutants()
+MUTANTS = mutants.load()
 
 
 # -- which spec modules can reach which solution file -----------------------------------------
@@ -166,16 +159,7 @@ def test_selection_is_sound():
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m["name"] for m in MUTANTS])
 def test_spec_fails_the_mutant_in_its_section_only(mutant, tmp_path):
-    copy = shutil.copytree(
-        SOLUTION, tmp_path / "solution", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    target = copy / mutant["file"]
-    source = target.read_text()
-    assert source.count(mutant["find"]) == 1, (
-        f"mutant {mutant['name']} no longer applies: its text occurs "
-        f"{source.count(mutant['find'])} times in {mutant['file']}"
-    )
-    target.write_text(source.replace(mutant["find"], mutant["replace"]))
+    copy = mutants.apply(mutant, mutants.copy_of_solution(tmp_path / "solution"))
 
     sections = run_spec(copy, modules_reaching(mutant["file"]), tmp_path / "results.json")
 
