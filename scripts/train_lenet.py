@@ -643,9 +643,7 @@ def main(argv=None):
         net.test(batches.validation[0][:1])
         network_module.save(out / checkpoint, net)
 
-    def record(checkpoint=None):
-        if checkpoint is not None:
-            save(checkpoint)
+    def record():
         metrics["seconds"] = seconds_before + time.perf_counter() - started
         write_metrics(out, metrics)
 
@@ -661,7 +659,8 @@ def main(argv=None):
         if not run_epoch(net, batches, args.epochs, position, ctrl_c):
             position["checkpoint"] = "interrupted.pkl"
             metrics["stopped"] = "interrupted"
-            record("interrupted.pkl")
+            save("interrupted.pkl")
+            record()
             print(f"interrupted: saved {out / 'interrupted.pkl'}; --resume continues from there")
             return 130
 
