@@ -1,7 +1,8 @@
 """`python -m graders grade PATH` and `python -m graders batch FOLDER`.
 
-The exit status is 0 whenever a report was written, whatever the score; it is non-zero only
-when the harness itself failed (an invalid rubric, a spec that cannot be collected, ...).
+The exit status is 0 whenever a report was written, whatever the score; 2 for a command line
+that is wrong (a path that does not exist); 1 when the harness itself failed (an invalid
+rubric, a spec that cannot be collected, a confinement layer this machine lacks, ...).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from rich.console import Console
 from graders import reports, rubric
 from graders.batch import batch
 from graders.grade import grade, name_of
-from graders.run import HarnessError
+from graders.run import ROOT, HarnessError
+from spec.support.confinement import policy, view
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,6 +37,19 @@ def parser() -> argparse.ArgumentParser:
         "--release", action="store_true", help="show hidden tests' names and messages"
     )
     shared.add_argument("--out", type=Path, help="folder for the reports (default: reports/NAME)")
+    shared.add_argument(
+        "--accept-missing",
+        metavar="LAYER,...",
+        default="",
+        help="grade although this machine lacks these confinement layers (namespaces, uid, "
+        "landlock, seccomp, rlimits), e.g. namespaces inside a container that is itself the "
+        "boundary; the report records what held",
+    )
+    shared.add_argument(
+        "--trust-submission",
+        action="store_true",
+        help="run the submission in-process, not confined: only for code you trust",
+    )
 
     one = commands.add_parser(
         "grade",
@@ -67,9 +82,18 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
+def confinement_of(args: argparse.Namespace) -> dict[str, object]:
+    """What the command line asks for; refuses to go on when a required layer is missing."""
+    accepted = policy.parse(args.accept_missing)
+    if not args.trust_submission:
+        readable = view.readable(ROOT / "solution", [ROOT])
+        policy.require(policy.available(readable), accepted)
+    return {"trusted": args.trust_submission, "accepted_missing": sorted(accepted)}
+
+
 def grade_command(args: argparse.Namespace, chosen: rubric.Rubric, console: Console) -> int:
     out = args.out or Path("reports") / name_of(args.path)
-    report = grade(args.path, out, chosen)
+    report = grade(args.path, out, chosen, confinement_of(args))
     if not args.quiet:
         reports.show(report, console)
         console.print(f"Reports written to {out}/")
@@ -80,7 +104,7 @@ def batch_command(args: argparse.Namespace, chosen: rubric.Rubric, console: Cons
     out = args.out or Path("reports") / args.submissions.name
     start = time.perf_counter()
     book, failures, graded = batch(
-        args.submissions, out, args.rubric, chosen, args.jobs, args.fresh
+        args.submissions, out, args.rubric, chosen, args.jobs, args.fresh, confinement_of(args)
     )
     console.print(
         f"Graded {graded} submissions in {time.perf_counter() - start:.0f} s "
@@ -92,14 +116,22 @@ def batch_command(args: argparse.Namespace, chosen: rubric.Rubric, console: Cons
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    command_line = parser()
+    args = command_line.parse_args(argv)
     command = grade_command if args.command == "grade" else batch_command
+    path = args.path if args.command == "grade" else args.submissions
+    if not path.exists():
+        command_line.error(f"{path} does not exist")
+    try:
+        policy.parse(args.accept_missing)
+    except ValueError as error:
+        command_line.error(f"--accept-missing: {error}")
     try:
         chosen = rubric.load(args.rubric)
         if args.release:
             chosen = dataclasses.replace(chosen, release=True)
         return command(args, chosen, Console())
-    except (HarnessError, rubric.RubricError, OSError) as error:
+    except (HarnessError, rubric.RubricError, policy.ConfinementMissing, OSError) as error:
         print(f"harness error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

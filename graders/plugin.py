@@ -1,9 +1,13 @@
 """A pytest plugin that records, for every test of the spec, what a grader needs.
 
-Load it with `-p graders.plugin --results PATH`: it writes one JSON document with a record per
-test: its section (the `section` marker), the clause it proves (its docstring), the outcome,
-and a short reason when it did not pass. `--sections A,B` runs only the tests of those sections
-(a rubric grades what it lists).
+Load it with `-p graders.plugin --results-fd N` (the graders: the write end of a pipe they
+read) or `--results PATH` (tools): it writes one JSON document with a record per test: its
+section (the `section` marker), the clause it proves (its docstring), the outcome, and a short
+reason when it did not pass, and what held the submission (`confinement`). `--sections A,B` runs
+only the tests of those sections (a rubric grades what it lists).
+
+The records are made here, in pytest's process, from pytest's own reports; the submission runs
+in a confined worker that cannot reach this process, the pipe or the path.
 
 A run that is stopped early (a wall-clock limit sends it Ctrl-C) still writes its results: the
 tests it did not finish are recorded as errors, "not run".
@@ -22,6 +26,8 @@ from typing import Any
 import pytest
 from hypothesis import Phase, settings
 
+from spec.support.isolated import CONFINEMENT
+
 MESSAGE_LIMIT = 400
 NOT_RUN = "not run: the spec run stopped before this test finished"
 
@@ -30,6 +36,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("graders")
     group.addoption(
         "--results", metavar="PATH", default=None, help="write per-test results as JSON to PATH"
+    )
+    group.addoption(
+        "--results-fd",
+        metavar="N",
+        type=int,
+        default=None,
+        help="write per-test results as JSON to the open file descriptor N",
     )
     group.addoption(
         "--sections", metavar="A,B", default=None, help="run only the tests of these sections"
@@ -103,10 +116,11 @@ def pytest_timeout_cancel_timer(item: pytest.Item) -> bool:
 
 
 class Recorder:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path | None, fd: int | None) -> None:
+        self.path, self.fd = path, fd
         self.records: dict[str, dict[str, Any]] = {}
         self.collection_errors: list[str] = []
+        self.confinement: dict[str, Any] = {}
 
     @staticmethod
     def unfinished(nodeid: str, properties: list[tuple[str, object]]) -> dict[str, Any]:
@@ -141,11 +155,25 @@ class Recorder:
         elif report.when == "teardown":  # passed all three phases
             record["outcome"], record["reason"] = "passed", ""
 
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        if not self.confinement and CONFINEMENT in item.config.stash:
+            self.confinement = item.config.stash[CONFINEMENT]()
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        document = {
+            "tests": list(self.records.values()),
+            "errors": self.collection_errors,
+            "confinement": self.confinement,
+        }
+        text = json.dumps(document, indent=1)
+        if self.fd is not None:
+            with os.fdopen(self.fd, "w") as pipe:
+                pipe.write(text)
+            return
+        assert self.path is not None
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        document = {"tests": list(self.records.values()), "errors": self.collection_errors}
         partial = self.path.with_name(self.path.name + ".partial")
-        partial.write_text(json.dumps(document, indent=1))
+        partial.write_text(text)
         os.replace(partial, self.path)  # a run killed while writing leaves no half a file
 
 
@@ -161,6 +189,7 @@ def without_explain_phase() -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     without_explain_phase()
-    path = config.getoption("--results")
-    if path and not hasattr(config, "workerinput"):  # xdist workers report to the controller
-        config.pluginmanager.register(Recorder(Path(path)), "graders-recorder")
+    path, fd = config.getoption("--results"), config.getoption("--results-fd")
+    if (path or fd is not None) and not hasattr(config, "workerinput"):  # xdist: the controller
+        recorder = Recorder(Path(path) if path else None, fd)
+        config.pluginmanager.register(recorder, "graders-recorder")

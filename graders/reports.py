@@ -112,8 +112,25 @@ def table(report: Report) -> Table:
     return grid
 
 
+def confinement_line(confinement: dict[str, Any]) -> str:
+    """'confined by namespaces, uid, landlock, seccomp, rlimits', or what was missing."""
+    if not confinement:
+        return ""
+    if confinement.get("trusted"):
+        return "not confined: the submission was trusted (--trust-submission)"
+    layers = confinement.get("layers", {})
+    held = [layer for layer, active in layers.items() if active]
+    line = f"confined by {', '.join(held) or 'nothing'}"
+    missing = [layer for layer, active in layers.items() if not active]
+    if missing:
+        line += f"; without {', '.join(missing)} (accepted: --accept-missing)"
+    return line
+
+
 def show(report: Report, console: Console) -> None:
     console.print(table(report))
+    if report.confinement:
+        console.print(f"Grading {confinement_line(report.confinement)}", highlight=False)
     if report.problem:
         console.print(f"[red]Not graded:[/] {report.problem}")
     for note in report.notes:
@@ -163,6 +180,7 @@ def gradescope(report: Report) -> dict[str, Any]:
             "scoring": report.rubric.scoring,
             "problem": report.problem,
             "fingerprint": report.fingerprint,
+            "confinement": report.confinement,
         },
     }
 

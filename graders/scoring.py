@@ -56,6 +56,7 @@ class Report:
     problem: str = ""  # why the submission could not be graded at all
     notes: tuple[str, ...] = ()
     fingerprint: dict[str, Any] = field(default_factory=dict)  # what was graded with what
+    confinement: dict[str, Any] = field(default_factory=dict)  # what held the submission
 
     @property
     def score(self) -> float:
@@ -116,6 +117,7 @@ def score(
     rubric: Rubric,
     notes: Iterable[str] = (),
     fingerprint: dict[str, Any] | None = None,
+    confinement: dict[str, Any] | None = None,
 ) -> Report:
     """The report of a graded submission."""
     by_section: dict[str, list[dict[str, Any]]] = {s.name: [] for s in rubric.sections}
@@ -123,7 +125,9 @@ def score(
         if record["section"] in by_section:
             by_section[record["section"]].append(record)
     sections = tuple(score_section(s, by_section[s.name], rubric) for s in rubric.sections)
-    return Report(submission, rubric, sections, "", tuple(notes), fingerprint or {})
+    return Report(
+        submission, rubric, sections, "", tuple(notes), fingerprint or {}, confinement or {}
+    )
 
 
 def ungradable(

@@ -2,22 +2,24 @@
 
 The submission under test is the fixture `sub`. Choose it with `pytest spec --solution PATH`
 or the environment variable DL_SOLUTION; the default is the harness's bundled `solution/`.
-`--isolated` (or DL_ISOLATED=1) runs it in a sandboxed child process, a fresh one per test
-module, as the graders always do; without it, it runs in this process (fast, for students).
+`--isolated` (or DL_ISOLATED=1) runs it in a child process the kernel confines, a fresh one per
+test module, as the graders always do; without it, it runs in this process (fast, for students).
 Each module marks its tests with the exercise section they belong to
 (`pytestmark = pytest.mark.section("Dropout")`); graders score by that marker.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from spec.support import layout
-from spec.support.isolated import HarnessError, Isolated, Limits
+from spec.support import calibration
+from spec.support.confinement import LAYERS, Limits, policy
+from spec.support.isolated import CONFINEMENT, HarnessError, Isolated
 from spec.support.submission import Submission, open_in_process
 
 BUNDLED_SOLUTION = Path(__file__).resolve().parents[1] / "solution"
@@ -49,19 +51,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--isolated",
         action="store_true",
         default=os.environ.get("DL_ISOLATED") == "1",
-        help="run the submission in a sandboxed child process (default: $DL_ISOLATED == 1)",
+        help="run the submission in a child process the kernel confines (default: "
+        "$DL_ISOLATED == 1)",
     )
     group.addoption(
         "--call-timeout",
         metavar="SECONDS",
         type=float,
         default=float(os.environ.get("DL_CALL_TIMEOUT") or Limits.call_seconds),
-        help="isolated: time limit of one call into the submission (default: %(default)s)",
+        help="isolated: the least time limit of one call into the submission, in busy seconds "
+        "(default: %(default)s)",
+    )
+    group.addoption(
+        "--accept-missing",
+        metavar="LAYER,...",
+        default=os.environ.get("DL_ACCEPT_MISSING", ""),
+        help="isolated: grade although these confinement layers are unavailable "
+        "(namespaces, uid, landlock, seccomp, rlimits; default: $DL_ACCEPT_MISSING)",
+    )
+    group.addoption(
+        "--record-costs",
+        metavar="PATH",
+        default=None,
+        help="isolated: write what each call cost, for scripts/calibrate.py",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "section(name): the exercise section a test belongs to")
+    try:
+        policy.parse(config.option.accept_missing)
+    except ValueError as error:
+        raise pytest.UsageError(f"--accept-missing: {error}") from None
 
 
 @pytest.fixture(scope="session")
@@ -69,11 +90,28 @@ def sub(request: pytest.FixtureRequest):
     """The submission: `sub.Layers.Dropout.Dropout(0.5)`, `sub.probes`, `sub.reference`."""
     options = request.config.option
     if not options.isolated:
+        request.config.stash[CONFINEMENT] = lambda: {
+            "layers": dict.fromkeys(LAYERS, False),
+            "accepted_missing": [],
+            "trusted": True,
+        }
         yield open_in_process(options.solution)
         return
-    backend = Isolated(layout.arranged(Path(options.solution)), Limits(options.call_timeout))
+    limits = Limits(call_seconds=options.call_timeout)
+    try:
+        backend = Isolated(
+            Path(options.solution),
+            limits,
+            policy.parse(options.accept_missing),
+            calibration.load(),
+        )
+    except policy.ConfinementMissing as missing:
+        pytest.exit(str(missing), returncode=pytest.ExitCode.USAGE_ERROR)
+    request.config.stash[CONFINEMENT] = backend.confinement
     yield Submission(backend)
     backend.close()
+    if options.record_costs:
+        Path(options.record_costs).write_text(json.dumps(calibration.kept(backend.costs), indent=1))
 
 
 def pytest_exception_interact(call: pytest.CallInfo) -> None:

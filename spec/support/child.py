@@ -1,16 +1,17 @@
 """The child process that runs a submission for the grader (isolated.py is the grader's side).
 
-It starts as a zygote: it imports NumPy and the harness's helpers once, then forks a worker on
-request, in milliseconds, so that every test module of the spec (and every test after a failure)
-meets a fresh submission.
+It starts as a zygote, confined from its first instruction (confinement/namespaces.py): it
+receives the harness's modules it needs as source text (none of the harness is on its
+filesystem), imports NumPy and them once, then forks a worker on request, in milliseconds, so
+that every test module of the spec (and every test after a failure) meets a fresh submission.
 
-A worker moves into its own folder, sends its output to files there, locks itself in
-(sandbox.py), and only then imports the submission, as the spec asks for its modules. It keeps
-every object in a table and answers the grader's requests, one at a time, over two pipes:
-"import this module", "get this attribute", "call this with these arguments". Only plain data
-goes back (wire.py); everything else stays here and goes back as a handle.
+A worker sends its output to files the grader opened for it, moves into its own scratch folder,
+locks itself in (confinement/) and only then imports the submission, as the spec asks for its
+modules. It keeps every object in a table and answers the grader's requests, one at a time,
+over two pipes: "import this module", "get this attribute", "call this with these arguments".
+Only plain data goes back (wire.py); everything else stays here and goes back as a handle.
 
-    python -I -B child.py FD     FD: the zygote's end of a Unix socket pair to the grader
+    python -I -B -c "<this file>" FD     FD: the zygote's end of a Unix socket pair to the grader
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import inspect
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import sys
@@ -40,43 +42,59 @@ MAX_MESSAGE = 2000
 
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
-    config = json.loads(control.recv(1 << 20))
+    config = json.loads(receive_all(control))
     try:
-        sys.path[:0] = config["sys_path"]
+        SOURCES.add(config["modules"])
+        sys.meta_path.insert(0, SOURCES)
         preload()
     except BaseException:
         control.send(json.dumps({"error": traceback.format_exc()}).encode())
         return
     control.send(b'{"ready": true}')
-    workers: set[int] = set()
+    workers: dict[int, str] = {}  # pid -> its scratch folder
     while True:
-        message, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
+        message, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
         if not message:  # the grader is gone: so are its workers
             for pid in workers:
                 os.kill(pid, signal.SIGKILL)
             return
         request = json.loads(message)
         if request["op"] == "fork":
+            folder = os.path.join(config["scratch"], request["name"])
             pid = os.fork()
             if pid == 0:
                 control.close()
-                run_worker(*fds, request["folder"], config)
+                run_worker(*fds, folder, config)
             for fd in fds:
                 os.close(fd)
-            workers.add(pid)  # no reply: the worker tells the grader its pid itself
+            workers[pid] = folder
+            handle = os.pidfd_open(pid)  # the grader's handle on it, whatever its pid there
+            socket.send_fds(control, [json.dumps({"pid": pid}).encode()], [handle])
+            os.close(handle)
         elif request["op"] == "reap":  # after the grader killed it
             try:
                 _, status = os.waitpid(request["pid"], 0)
             except ChildProcessError:
                 status = None
-            workers.discard(request["pid"])
+            shutil.rmtree(workers.pop(request["pid"], ""), ignore_errors=True)
             if request["answer"]:
                 control.send(json.dumps({"status": status}).encode())
 
 
+def receive_all(control: socket.socket) -> bytes:
+    """The grader's first message (the configuration, with the modules' sources): one datagram
+    of a SOCK_SEQPACKET socket, as large as it is."""
+    size = 1 << 16
+    while True:
+        data = control.recv(size, socket.MSG_PEEK | socket.MSG_TRUNC)
+        if len(data) <= size:
+            return control.recv(size)
+        size = len(data)
+
+
 def preload() -> None:
     """What every worker needs, imported once: never the submission, never the reference."""
-    global numpy, layout, sandbox, wire  # the worker's, once forked
+    global numpy, layout, confinement, wire  # the worker's, once forked
     import copy  # noqa: F401  common in submissions: saves each worker the import
     import math  # noqa: F401
     import pickle  # noqa: F401
@@ -87,7 +105,8 @@ def preload() -> None:
     import numpy.random
 
     import spec.probes  # noqa: F401
-    from spec.support import layout, sandbox, wire
+    from spec.support import confinement, layout, wire
+    from spec.support.confinement import audit, landlock, limits, seccomp  # noqa: F401
 
     layout.restore_numpy_aliases()
 
@@ -95,63 +114,79 @@ def preload() -> None:
 # -- a worker ---------------------------------------------------------------------------------
 
 
-def run_worker(commands: int, replies: int, folder: str, config: dict) -> None:
+def run_worker(commands: int, replies: int, output: int, faults: int, folder: str, config: dict):
     try:
-        filtered = enter(commands, replies, folder, config)
+        enter(output, faults, folder, config)
+        keep = sorted({0, 1, 2, commands, replies, FAULTS.fileno()})
+        for low, high in zip(keep, [*keep[1:], os.sysconf("SC_OPEN_MAX")], strict=True):
+            os.closerange(low + 1, high)
+        layers = lock(folder, config)
     except BaseException:
         traceback.print_exc()
         os._exit(70)
     try:
-        Worker(Path(config["submission"])).serve(commands, replies, filtered)
+        Worker(Path(config["submission"])).serve(commands, replies, layers)
     finally:
         os._exit(0)
 
 
-def enter(commands: int, replies: int, folder: str, config: dict) -> bool:
-    """Move into the folder, send output to files there, lock in. Returns whether the seccomp
-    filter is in place."""
+FAULTS = None  # the worker's file for faulthandler, open for its life
+
+
+def enter(output: int, faults: int, folder: str, config: dict) -> None:
+    """Send output to the grader's files, move into a scratch folder of its own."""
+    global FAULTS
     os.setpgid(0, 0)  # the grader can kill the worker with anything it managed to start
-    os.chdir(folder)
-    output = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(output, 1)
     os.dup2(output, 2)
-    faults = open("faults.txt", "w")  # noqa: SIM115  open for the life of the worker
-    faulthandler.enable(faults)  # a crash leaves its traceback here,
-    faulthandler.register(signal.SIGUSR1, faults)  # and so does a timeout
-    keep = sorted({0, 1, 2, commands, replies, faults.fileno()})
-    for low, high in zip(keep, [*keep[1:], os.sysconf("SC_OPEN_MAX")], strict=True):
-        os.closerange(low + 1, high)
+    os.close(output)
+    FAULTS = os.fdopen(faults, "w")
+    faulthandler.enable(FAULTS)  # a crash leaves its traceback there,
+    faulthandler.register(signal.SIGUSR1, FAULTS)  # and so does a timeout
+    os.mkdir(folder, 0o700)
+    if config["uid"] is not None:
+        os.chown(folder, config["uid"], config["uid"])
+    os.chdir(folder)
     for name in ("HOME", "TMPDIR", "MPLCONFIGDIR"):
         os.environ[name] = folder
+
+
+def lock(folder: str, config: dict) -> dict:
+    """Make the submission importable (it is not imported yet), then lock in."""
     submission = config["submission"]
     sys.path[:0] = [str(path) for path in layout.import_roots(Path(submission))]
     sys.dont_write_bytecode = True
     layout.install_prefix_alias()
-    sys.meta_path.insert(0, REFERENCE)
-    limits = sandbox.Limits(**config["limits"])
-    return sandbox.lock(folder, [submission, *config["readable"]], config["secret"], limits)
+    limits = confinement.Limits(**config["limits"])
+    return confinement.lock(folder, config["readable"], limits, config["uid"])
 
 
-class ReferenceSources(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """The harness's own solution, as the package `dl_reference`, compiled from sources the
-    grader sends with a request: only the modules a test asks for (and what they import) ever
-    enter a worker, so a submission cannot borrow the reference for the part under test."""
+class Sources(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Modules compiled from source text the grader sends: the harness's own at start-up, and
+    the reference solution, as the package `dl_reference`, with a request: only the modules a
+    test asks for (and what they import) ever enter a worker, so a submission cannot borrow the
+    reference for the part under test."""
 
     def __init__(self) -> None:
         self.sources: dict[str, list] = {}  # name -> [path, text, is_package]
+
+    def add(self, sources: dict[str, list]) -> None:
+        self.sources.update(sources)
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in self.sources:
             return None
         origin, _, is_package = self.sources[fullname]
-        return importlib.util.spec_from_loader(fullname, self, origin=origin, is_package=is_package)
+        spec = importlib.util.spec_from_loader(fullname, self, origin=origin, is_package=is_package)
+        spec.has_location = True  # __file__ as the grader's: its modules find their folders
+        return spec
 
     def exec_module(self, module) -> None:
         origin, text, _ = self.sources[module.__name__]
         exec(compile(text, origin, "exec"), module.__dict__)
 
 
-REFERENCE = ReferenceSources()
+SOURCES = Sources()
 
 
 def callables(value) -> list[str]:
@@ -202,8 +237,8 @@ class Worker:
         self.root = os.path.realpath(submission)
         self.objects: dict[int, object] = {}
 
-    def serve(self, commands: int, replies: int, filtered: bool) -> None:
-        wire.send(replies, {"ready": True, "pid": os.getpid(), "seccomp": filtered})
+    def serve(self, commands: int, replies: int, layers: dict) -> None:
+        wire.send(replies, {"ready": True, "pid": os.getpid(), "layers": layers})
         requests = open(commands, "rb")  # noqa: SIM115  buffered: one read per request
         while True:
             try:
@@ -283,7 +318,7 @@ class Worker:
 
     # the requests
     def op_module(self, name: str, sources: dict):
-        REFERENCE.sources.update(sources)
+        SOURCES.add(sources)
         if not name.startswith(("dl_reference", "spec.")):
             layout.import_parent_package(self.submission, name)
         return importlib.import_module(name)

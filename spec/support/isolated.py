@@ -8,11 +8,20 @@ zygote (child.py) that has NumPy loaded: a fresh submission in milliseconds, so 
 student code did in one section (a monkeypatched NumPy, a changed global) cannot leak into
 another. Every request (import a module, read an attribute, call a method) goes to the worker
 over a pipe and comes back as plain data (wire.py) or as a handle on an object that stays there.
-Whatever the submission does, it does it in the worker, locked in by sandbox.py: a request that
-outlives its time limit, a worker that crashes, exits or runs out of memory, an operation the
-sandbox refuses, an exception of the student's: each fails the test at hand with an
-AssertionError that says which and where in the student's files. After a failure the next request
-gets a fresh worker, so a hang costs one test, not the run.
+Whatever the submission does, it does it in the worker, confined by the kernel (confinement/):
+this side checks through /proc that every required layer holds before a worker gets work.
+
+A request that outlives its time limit, a worker that crashes, exits or runs out of memory or
+disk, an operation the kernel refuses, an exception of the student's: each fails the test at
+hand with an AssertionError that says which and where in the student's files. After a failure
+the next request gets a fresh worker, so a hang costs one test, not the run; and a call that hung
+is not made again in the same section: the other tests that would make it fail at once.
+
+Time is busy time, measured here: wall-clock time minus the time the worker waited for a CPU
+(/proc/PID/schedstat). A loaded machine slows a call down without using up its limit, and a call
+that sleeps uses it as one that computes. A call may take `call_multiple` times what the
+reference solution took for the same call (calibration.json), at least `call_seconds`; all calls
+of a submission together `submission_seconds`.
 
 Why a worker per test module and not per test: measured on the bundled solution, a fresh worker
 for each of the 257 tests made the isolated run take 22 to 24 s against 14 s per module (and 11 s
@@ -31,12 +40,9 @@ import re
 import select
 import shutil
 import signal
-import site
 import socket
-import stat
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -44,8 +50,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from spec.support import layout, wire
-from spec.support.sandbox import Limits
+from spec.support.confinement import LAYERS, Limits, namespaces, policy, view
+from spec.support.confinement.limits import worker_uid
 from spec.support.submission import (
     REFERENCE_DIR,
     REFERENCE_PACKAGE,
@@ -56,9 +65,26 @@ from spec.support.submission import (
 
 HARNESS = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("child.py")
+# The harness's modules a worker needs, sent to the zygote as text: none of the harness is on
+# its filesystem. Packages whose __init__ a worker must not run travel empty.
+RUNTIME = {
+    "spec": "",
+    "spec.support": "",
+    "spec.support.confinement": None,
+    "spec.support.confinement.audit": None,
+    "spec.support.confinement.landlock": None,
+    "spec.support.confinement.limits": None,
+    "spec.support.confinement.seccomp": None,
+    "spec.support.layout": None,
+    "spec.support.wire": None,
+    "spec.probes": None,
+}
 STARTUP_SECONDS = 60.0  # the zygote imports NumPy; a loaded machine takes its time
 DUMP_SECONDS = 0.2  # for a hung worker to write its traceback before it is killed
+CHECK_SECONDS = 0.25  # how often the scratch quota is counted where no tmpfs enforces it
 DEFAULT_LIMITS = Limits()
+# What the grader records of the confinement: a function giving report.json's part on it.
+CONFINEMENT = pytest.StashKey[Any]()
 REPORTED_OUTPUT = 300  # characters of a dead worker's output quoted in the reason
 
 
@@ -99,33 +125,65 @@ class HarnessError(RuntimeError):
     """The child machinery itself failed: not the submission's fault."""
 
 
-# -- talking to a worker with deadlines -------------------------------------------------------
+class ScratchFull(Exception):
+    """The worker wrote more into its scratch folder than its quota (the parent's count)."""
 
 
-def wait_for(fd: int, event: int, deadline: float) -> None:
+# -- talking to a worker, with its time measured ----------------------------------------------
+
+
+class Stopwatch:
+    """A worker's busy time on one request: wall-clock time minus the time the kernel kept it
+    waiting for a CPU (the second number of /proc/PID/schedstat, in nanoseconds)."""
+
+    def __init__(self, schedstat: int | None, limit: float, check=None) -> None:
+        self.schedstat, self.limit, self.check = schedstat, limit, check
+        self.started, self.waited = time.monotonic(), self.queued()
+
+    def queued(self) -> float:
+        if self.schedstat is None:
+            return 0.0
+        try:
+            return int(os.pread(self.schedstat, 128, 0).split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            return 0.0  # the worker is gone: its time no longer grows
+
+    def busy(self) -> float:
+        return time.monotonic() - self.started - (self.queued() - self.waited)
+
+    def remaining(self) -> float:
+        """Wall seconds to wait before the limit could be reached; TimeoutError once it is."""
+        if self.check is not None:
+            self.check()
+        left = self.limit - self.busy()
+        if left <= 0:
+            raise TimeoutError
+        return left if self.check is None else min(left, CHECK_SECONDS)
+
+
+def wait_for(fd: int, event: int, stopwatch: Stopwatch) -> None:
     poller = select.poll()
     poller.register(fd, event)
-    remaining = deadline - time.monotonic()
-    if remaining <= 0 or not poller.poll(remaining * 1000):
-        raise TimeoutError
+    while not poller.poll(stopwatch.remaining() * 1000):
+        pass
 
 
-def write_all(fd: int, data: bytes, deadline: float) -> None:
+def write_all(fd: int, data: bytes, stopwatch: Stopwatch) -> None:
     view = memoryview(data)
     while view:
         try:
             view = view[os.write(fd, view) :]
         except BlockingIOError:  # the pipe is full: the worker is not reading
-            wait_for(fd, select.POLLOUT, deadline)
+            wait_for(fd, select.POLLOUT, stopwatch)
 
 
-def receive(fd: int, deadline: float) -> tuple[dict, bytes]:
+def receive(fd: int, stopwatch: Stopwatch) -> tuple[dict, bytes]:
     """One frame (wire.py). The worker sends nothing unasked, so the pipe holds at most this
     reply: read it in as few calls as it arrives in."""
     data, size = bytearray(), wire.FRAME.size
     wire.spin_until_readable(fd)
     while len(data) < size:
-        wait_for(fd, select.POLLIN, deadline)
+        wait_for(fd, select.POLLIN, stopwatch)
         chunk = os.read(fd, max(size - len(data), 1 << 16))
         if not chunk:
             raise EOFError
@@ -144,43 +202,39 @@ def receive(fd: int, deadline: float) -> tuple[dict, bytes]:
 # -- the zygote -------------------------------------------------------------------------------
 
 
-def python_installation() -> list[str]:
-    """Where the standard library and installed packages live: readable to a submission."""
-    paths = {
-        sys.prefix,
-        sys.base_prefix,
-        sys.exec_prefix,
-        sys.base_exec_prefix,
-        *sysconfig.get_paths().values(),
-        *site.getsitepackages(),
-        *([site.getusersitepackages()] if site.ENABLE_USER_SITE else []),
-    }
-    return sorted(p for p in paths if os.path.isdir(p))
+def runtime_sources() -> dict[str, list]:
+    """RUNTIME as the zygote's finder takes it: name -> [origin, text, is_package]."""
+    sources = {}
+    for name, text in RUNTIME.items():
+        place = HARNESS.joinpath(*name.split("."))
+        package = place.is_dir()
+        origin = place / "__init__.py" if package else place.with_suffix(".py")
+        sources[name] = [str(origin), origin.read_text() if text is None else text, package]
+    return sources
 
 
 class Zygote:
     """The child that forks workers; this side of the socket pair it listens on."""
 
-    def __init__(self, folder: Path, config: dict) -> None:
+    def __init__(self, confined: list[str], config: dict, log: Path) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.log = folder / "zygote.log"
+        self.log = log
         environment = {
             "PATH": os.defpath,
             "LC_ALL": "C.UTF-8",
-            "HOME": str(folder),
-            "TMPDIR": str(folder),
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
         }
-        with self.log.open("wb") as log:
+        program = [sys.executable, "-I", "-B", "-c", CHILD.read_text(), str(theirs.fileno())]
+        with self.log.open("wb") as output:
             self.process = subprocess.Popen(
-                [sys.executable, "-I", "-B", str(CHILD), str(theirs.fileno())],
+                [*confined, *program],
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
-                stdout=log,
+                stdout=output,
                 stderr=subprocess.STDOUT,
-                cwd=folder,
+                cwd=config["scratch"],
                 env=environment,
                 process_group=0,
             )
@@ -191,37 +245,45 @@ class Zygote:
             raise HarnessError(f"the child process cannot start:\n{reply['error']}")
 
     def ask(self, message: dict, fds: list[int] = (), timeout: float = 30.0) -> dict:
+        reply, _ = self.ask_for_fds(message, fds, timeout)
+        return reply
+
+    def ask_for_fds(
+        self, message: dict, fds: list[int] = (), timeout: float = 30.0
+    ) -> tuple[dict, list[int]]:
         try:
             self.socket.settimeout(timeout)
             socket.send_fds(self.socket, [json.dumps(message).encode()], list(fds))
-            reply = self.socket.recv(1 << 20)
+            reply, received, _, _ = socket.recv_fds(self.socket, 1 << 20, 1)
         except OSError as error:
             raise HarnessError(f"the zygote does not answer ({error})") from None
         if not reply:
             tail = self.log.read_text(errors="replace")[-2000:]
             raise HarnessError(f"the zygote ended; its log:\n{tail}")
-        return json.loads(reply)
+        return json.loads(reply), received
 
-    def fork(self, folder: Path) -> tuple[int, int]:
-        """A new worker in `folder`: our ends of its two pipes. The zygote does not answer (the
-        worker's first message says it is ready, and its pid)."""
+    def fork(self, name: str, output: int, faults: int) -> tuple[int, int, int, int]:
+        """A new worker with scratch folder `name`: our ends of its two pipes, its pid in the
+        zygote's namespace and a pidfd for it. It writes its output to `output` and `faults`."""
         commands_read, commands_write = os.pipe()
         replies_read, replies_write = os.pipe()
         try:
-            message = json.dumps({"op": "fork", "folder": str(folder)}).encode()
-            socket.send_fds(self.socket, [message], [commands_read, replies_write])
-        except OSError as error:
-            raise HarnessError(f"the zygote does not listen ({error})") from None
+            reply, handles = self.ask_for_fds(
+                {"op": "fork", "name": name}, [commands_read, replies_write, output, faults]
+            )
         finally:
             os.close(commands_read)
             os.close(replies_write)
+        if len(handles) != 1 or type(reply.get("pid")) is not int:
+            raise HarnessError("the zygote did not hand over the worker")
         for fd in (commands_write, replies_read):
             os.set_blocking(fd, False)
-        return commands_write, replies_read
+        return commands_write, replies_read, reply["pid"], handles[0]
 
     def reap(self, pid: int, answer: bool) -> int | None:
-        """Have the zygote wait for a killed worker; with `answer`, its exit code (negative: the
-        signal that ended it). Without, the zygote does not reply and nobody waits."""
+        """Have the zygote wait for a killed worker and remove its scratch folder; with
+        `answer`, its exit code (negative: the signal that ended it). Without, the zygote does
+        not reply and nobody waits."""
         message = {"op": "reap", "pid": pid, "answer": answer}
         if not answer:
             socket.send_fds(self.socket, [json.dumps(message).encode()], [])
@@ -238,6 +300,36 @@ class Zygote:
             self.process.wait()
 
 
+# -- what the kernel says of a worker ---------------------------------------------------------
+
+
+def host_pid(pidfd: int) -> int:
+    """The pid, in this namespace, of the process a pidfd refers to."""
+    info = Path(f"/proc/self/fdinfo/{pidfd}").read_text()
+    return int(re.search(r"^Pid:\s*(-?\d+)", info, re.M).group(1))
+
+
+def observed_layers(pid: int, claimed: dict) -> dict[str, bool]:
+    """The layers in force in process `pid`, read from /proc, which the kernel writes; Landlock
+    shows nowhere there, so its line is the worker's own word, given before it ran any student
+    code."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    field = dict(re.findall(r"^(\w+):\s*(.*)$", status, re.M))
+    limits = Path(f"/proc/{pid}/limits").read_text()
+    processes = re.search(r"^Max processes\s+(\S+)", limits, re.M)
+    separate = all(
+        os.readlink(f"/proc/{pid}/ns/{kind}") != os.readlink(f"/proc/self/ns/{kind}")
+        for kind in ("mnt", "pid", "net", "ipc", "uts")
+    )
+    return {
+        "namespaces": separate,
+        "uid": all(uid != "0" for uid in field.get("Uid", "0").split()),
+        "landlock": claimed.get("landlock") is True,
+        "seccomp": field.get("Seccomp") == "2" and field.get("NoNewPrivs") == "1",
+        "rlimits": processes is not None and processes.group(1) == "0",
+    }
+
+
 # -- the backend ------------------------------------------------------------------------------
 
 
@@ -247,10 +339,13 @@ class Worker:
 
     serial: int
     test_file: str
-    folder: Path
+    name: str  # of its scratch folder, and of its output files
     commands: int
     replies: int
-    pid: int | None = None  # known once it is ready
+    pid: int  # in the zygote's pid namespace
+    pidfd: int
+    schedstat: int | None = None  # /proc/PID/schedstat, open for the stopwatch
+    ready: bool = False
     alive: bool = True
     exit_code: int | None = None
     modules: dict[str, Ref] = field(default_factory=dict)
@@ -264,26 +359,77 @@ def current_test_file() -> str:
     return os.environ.get("PYTEST_CURRENT_TEST", "").split("::")[0]
 
 
-class Isolated:
-    """The backend: the interface of `InProcess`, served by a worker per test module."""
+def current_test() -> str:
+    """The node id of the test running now ('' outside pytest)."""
+    return os.environ.get("PYTEST_CURRENT_TEST", "").rpartition(" ")[0]
 
-    def __init__(self, folder: Path, limits: Limits = DEFAULT_LIMITS) -> None:
-        self.folder = folder
+
+class Isolated:
+    """The backend: the interface of `InProcess`, served by a worker per test module.
+
+    Its session folder holds `submission/` (the copy the worker reads), `scratch/` (the
+    workers' folders: a tmpfs of its own where namespaces are in force) and `private/` (the
+    workers' output, the zygote's log: nothing a worker can reach).
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        limits: Limits = DEFAULT_LIMITS,
+        accept_missing: frozenset[str] = frozenset(),
+        calibration: dict[str, dict[str, float]] | None = None,
+    ) -> None:
         self.limits = limits
+        self.calibration = calibration or {}
         self.session = Path(tempfile.mkdtemp(prefix="dl-isolated-"))
-        self.config = {
-            "sys_path": [str(HARNESS), *(p for p in sys.path if p and p != os.getcwd())],
-            "submission": str(folder),
-            "readable": python_installation(),
-            "secret": [str(HARNESS), str(self.session)],  # the reference is in the harness
-            "limits": vars(limits),
-        }
+        atexit.register(self.close)
         self.zygote: Zygote | None = None
         self.current: Worker | None = None
         self.spare: Worker | None = None
         self.serial = 0
-        self.seccomp: bool | None = None  # whether the kernel filter is in place
-        atexit.register(self.close)
+        self.spent = 0.0  # busy seconds of all requests
+        self.costs: dict[str, dict[str, float]] = {}  # test -> call -> most busy seconds it took
+        self.hung: dict[tuple[str, str], str] = {}  # (test module, call) -> why it failed
+        self.folder = layout.arrange_into(folder, self.session / "submission")
+        private = self.session / "private"
+        private.mkdir(mode=0o700)
+        scratch = self.session / "scratch"
+        scratch.mkdir()
+        readable = view.readable(self.folder, [HARNESS, private])
+        reasons = policy.available(readable)
+        policy.require(reasons, accept_missing)
+        self.expected = {layer: not reason for layer, reason in reasons.items()}
+        self.uid = worker_uid(os.getpid()) if os.geteuid() == 0 and self.expected["uid"] else None
+        self.share(scratch)
+        self.confined = (
+            namespaces.command(readable, str(self.folder), str(scratch), limits.scratch_bytes)
+            if self.expected["namespaces"]
+            else []
+        )
+        self.layers: dict[str, bool] = {}  # as observed in the first worker
+        self.accepted = sorted(accept_missing & {k for k, v in self.expected.items() if not v})
+        self.config = {
+            "modules": runtime_sources(),
+            "submission": str(self.folder),
+            "scratch": str(scratch),
+            "readable": readable,
+            "limits": vars(limits),
+            "uid": self.uid,
+        }
+
+    def share(self, scratch: Path) -> None:
+        """Let the workers' uid (not root) read the submission and enter the scratch folder,
+        and nobody else: the submission goes to the uid's group."""
+        os.chmod(self.session, 0o711)
+        os.chmod(scratch, 0o711)
+        if self.uid is None:
+            return
+        for parent, folders, files in os.walk(self.folder):
+            os.chown(parent, 0, self.uid)
+            os.chmod(parent, 0o750)
+            for name in files:
+                os.chown(os.path.join(parent, name), 0, self.uid)
+                os.chmod(os.path.join(parent, name), 0o640)
 
     def close(self) -> None:
         for worker in (self.current, self.spare):
@@ -294,6 +440,12 @@ class Isolated:
             self.zygote.close()
             self.zygote = None
         shutil.rmtree(self.session, ignore_errors=True)
+
+    def confinement(self) -> dict[str, Any]:
+        """What report.json says of the confinement: each layer as seen in the workers."""
+        if not self.layers:
+            self.worker()  # the first worker shows what holds
+        return {"layers": dict(self.layers), "accepted_missing": self.accepted, "trusted": False}
 
     # workers
     def worker(self) -> Worker:
@@ -312,71 +464,99 @@ class Isolated:
 
     def start_worker(self) -> Worker:
         self.serial += 1
-        folder = self.session / f"worker-{self.serial}"
-        folder.mkdir(mode=0o700)
+        name = f"worker-{self.serial}"
+        private = self.session / "private"
+        output = os.open(private / f"{name}.output", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        faults = os.open(private / f"{name}.faults", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            commands, replies = self.fork(folder)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        return Worker(self.serial, "", folder, commands, replies)
+            commands, replies, pid, pidfd = self.fork(name, output, faults)
+        finally:
+            os.close(output)
+            os.close(faults)
+        worker = Worker(self.serial, "", name, commands, replies, pid, pidfd)
+        try:
+            worker.schedstat = os.open(f"/proc/{host_pid(pidfd)}/schedstat", os.O_RDONLY)
+        except OSError:  # a kernel without scheduler statistics: busy time is wall time
+            pass
+        return worker
 
     def await_ready(self, worker: Worker) -> None:
-        """A worker says it is ready once it has locked itself in."""
+        """A worker says it is ready once it has locked itself in; the kernel must agree."""
         try:
-            ready, _ = receive(worker.replies, time.monotonic() + STARTUP_SECONDS)
+            ready, _ = receive(worker.replies, Stopwatch(None, STARTUP_SECONDS))
         except (EOFError, TimeoutError, OSError, wire.WireError):
-            output = self.output(worker, "output.txt", 2000)
+            output = self.output(worker, "output", 2000)
             self.retire(worker)
             raise HarnessError(f"a worker could not start: {output}") from None
-        worker.pid = ready.get("pid")
-        self.seccomp = bool(ready.get("seccomp"))
-        if type(worker.pid) is not int:
-            self.retire(worker)
-            raise HarnessError("a worker did not say its pid")
-
-    def fork(self, folder: Path) -> tuple[int, int]:
-        if self.zygote is None:
-            self.zygote = Zygote(self.session, self.config)
         try:
-            return self.zygote.fork(folder)
+            layers = observed_layers(host_pid(worker.pidfd), ready.get("layers") or {})
+        except (OSError, AttributeError, ValueError) as error:
+            self.retire(worker)
+            raise HarnessError(f"the worker's confinement cannot be read ({error})") from None
+        absent = [layer for layer in LAYERS if self.expected[layer] and not layers[layer]]
+        if absent:
+            self.retire(worker)
+            raise HarnessError(f"a worker is not confined as required: no {', '.join(absent)}")
+        worker.ready = True
+        self.layers = self.layers or layers
+
+    def fork(self, name: str, output: int, faults: int) -> tuple[int, int, int, int]:
+        if self.zygote is None:
+            self.zygote = self.start_zygote()
+        try:
+            return self.zygote.fork(name, output, faults)
         except HarnessError:  # the zygote died (it runs no student code): start another once
             self.zygote.close()
-            self.zygote = Zygote(self.session, self.config)
-            return self.zygote.fork(folder)
+            self.zygote = self.start_zygote()
+            return self.zygote.fork(name, output, faults)
+
+    def start_zygote(self) -> Zygote:
+        return Zygote(self.confined, self.config, self.session / "private" / "zygote.log")
 
     def retire(self, worker: Worker, answer: bool = True) -> int | None:
-        """Stop a worker (and anything it started), delete its folder; with `answer`, return
-        its exit code."""
+        """Stop a worker, have its scratch folder removed; with `answer`, return its exit code."""
         if worker.alive:
             worker.alive = False
-            os.close(worker.commands)
-            os.close(worker.replies)
-            if worker.pid is not None:  # else it never started: the zygote ends it on close
-                for kill in (os.killpg, os.kill):
-                    try:
-                        kill(worker.pid, signal.SIGKILL)
-                        break
-                    except (ProcessLookupError, PermissionError):
-                        continue
+            for fd in (worker.commands, worker.replies, worker.schedstat):
+                if fd is not None:
+                    os.close(fd)
+            try:
+                signal.pidfd_send_signal(worker.pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.close(worker.pidfd)
+            if self.zygote is not None:
                 worker.exit_code = self.zygote.reap(worker.pid, answer)
-            shutil.rmtree(worker.folder, ignore_errors=True)
         return worker.exit_code
 
     # one request
     def request(self, op: str, context: str, label: str = "", **arguments: Any) -> Any:
         """Send a request to the test's worker; its plain reply, or a Ref labelled `label`."""
         worker = self.worker()
+        if (worker.test_file, context) in self.hung:
+            raise SubmissionTimedOut(self.hung[worker.test_file, context])
+        if self.spent > self.limits.submission_seconds:
+            raise SubmissionTimedOut(
+                f"the submission has used up its time ({self.limits.submission_seconds:g} s "
+                f"of computing for all tests together): not run {context}"
+            )
         buffers: list[bytes] = []
         header = {"op": op}
         if worker.seed is not None:
             header["seed"], worker.seed = worker.seed, None
         for name, value in arguments.items():
             header[name] = wire.encode(value, buffers, lambda v: self.handle_in(v, worker))
-        deadline = time.monotonic() + self.limits.call_seconds
+        limit = self.limit_of(context)
+        stopwatch = Stopwatch(worker.schedstat, limit, self.quota_check(worker))
         try:
-            write_all(worker.commands, wire.frame(header, buffers), deadline)
-            reply, payload = receive(worker.replies, deadline)
+            write_all(worker.commands, wire.frame(header, buffers), stopwatch)
+            reply, payload = receive(worker.replies, stopwatch)
+            busy = stopwatch.busy()
+            self.spent += busy
+            calls = self.costs.setdefault(current_test(), {})
+            calls[context] = max(busy, calls.get(context, 0.0))
+            if stopwatch.check is not None:
+                stopwatch.check()
             value = (
                 None
                 if "error" in reply
@@ -387,7 +567,18 @@ class Isolated:
                 )
             )
         except TimeoutError:
-            raise self.timed_out(worker, context) from None
+            self.spent += limit
+            error = self.timed_out(worker, context, limit)
+            self.hung[worker.test_file, context] = (
+                f"{error} (not called again: it timed out earlier in this section)"
+            )
+            raise error from None
+        except ScratchFull:
+            self.retire(worker)
+            raise SubmissionFailed(
+                f"wrote more than {self.limits.scratch_bytes >> 20} MiB into its scratch "
+                f"folder {context}"
+            ) from None
         except (EOFError, BrokenPipeError, ConnectionResetError):
             raise self.died(worker, context) from None
         except wire.WireError as error:
@@ -401,6 +592,24 @@ class Isolated:
         if "error" in reply:
             raise self.raised(reply["error"], op, context)
         return value
+
+    def limit_of(self, context: str) -> float:
+        """A call's limit: `call_multiple` times what the reference took for it, at least
+        `call_seconds`."""
+        cost = self.calibration.get(current_test(), {}).get(context, 0.0)
+        return max(self.limits.call_seconds, self.limits.call_multiple * cost)
+
+    def quota_check(self, worker: Worker):
+        """Where no tmpfs caps the scratch folder, a count of its size, made while waiting."""
+        if self.expected["namespaces"]:
+            return None
+        folder = self.session / "scratch" / worker.name
+
+        def check() -> None:
+            if disk_usage(folder) > self.limits.scratch_bytes:
+                raise ScratchFull
+
+        return check
 
     def ref(self, worker: Worker, handle: int, label: str, callables: list[str]) -> Ref:
         worker.callables[handle] = frozenset(callables)
@@ -438,6 +647,11 @@ class Isolated:
         elif message.startswith(f"[Errno {errno.EFBIG}]"):  # Python ignores SIGXFSZ
             reason = f"exceeded the file size limit ({self.limits.file_bytes >> 20} MiB)"
             kind = SubmissionRaised
+        elif message.startswith(f"[Errno {errno.ENOSPC}]"):  # the tmpfs is full
+            reason = (
+                f"exceeded the scratch folder's quota ({self.limits.scratch_bytes >> 20} MiB)"
+            )
+            kind = SubmissionRaised
         else:
             reason, kind = f"{type_name}: {message}", SubmissionRaised
             if op == "getattr" and type_name == "AttributeError":
@@ -448,20 +662,18 @@ class Isolated:
             )
         return kind(f"{reason} ({context}{where})", type_name)
 
-    def timed_out(self, worker: Worker, context: str) -> SubmissionTimedOut:
+    def timed_out(self, worker: Worker, context: str, limit: float) -> SubmissionTimedOut:
         try:
-            os.kill(worker.pid, signal.SIGUSR1)  # faulthandler writes where it is stuck
+            signal.pidfd_send_signal(worker.pidfd, signal.SIGUSR1)  # faulthandler: where it is
             time.sleep(DUMP_SECONDS)
         except ProcessLookupError:
             pass
         where = self.stuck_at(worker)
         self.retire(worker)
-        return SubmissionTimedOut(
-            f"timed out after {self.limits.call_seconds:g} s {context}{where}"
-        )
+        return SubmissionTimedOut(f"timed out after {limit:g} s {context}{where}")
 
     def died(self, worker: Worker, context: str) -> SubmissionDied:
-        where, printed = self.stuck_at(worker), self.output(worker, "output.txt")
+        where, printed = self.stuck_at(worker), self.output(worker, "output")
         code = self.retire(worker)
         printed = f"; its last output: {printed}" if printed else ""
         return SubmissionDied(f"{self.death(code)} {context}{where}{printed}")
@@ -478,27 +690,27 @@ class Isolated:
             return "was killed (SIGKILL; out of memory?)"
         if number == signal.SIGSEGV:
             return "crashed with SIGSEGV (segmentation fault)"
+        if number == signal.SIGSYS:
+            return "was killed for a forbidden system call (SIGSYS)"
         return f"crashed with {signal.Signals(number).name}"
 
-    def output(self, worker: Worker, name: str, limit: int = REPORTED_OUTPUT) -> str:
-        """The end of a file the worker wrote, as one printable line."""
+    def output(self, worker: Worker, kind: str, limit: int = REPORTED_OUTPUT) -> str:
+        """The end of what the worker wrote to its output or faults file, as one line."""
+        path = self.session / "private" / f"{worker.name}.{kind}"
         try:
-            fd = os.open(worker.folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            with path.open("rb") as file:
+                size = os.fstat(file.fileno()).st_size
+                file.seek(max(0, size - 8 * limit))
+                return clean(file.read(8 * limit).decode("utf-8", "replace"), limit, keep_end=True)
         except OSError:
             return ""
-        with open(fd, "rb") as file:
-            size = os.fstat(fd)
-            if not stat.S_ISREG(size.st_mode):  # the student may have put a FIFO there
-                return ""
-            file.seek(max(0, size.st_size - 8 * limit))
-            return clean(file.read(8 * limit).decode("utf-8", "replace"), limit, keep_end=True)
 
     def stuck_at(self, worker: Worker) -> str:
         """Where faulthandler saw the worker last (a crash or a timeout), in the student's files."""
-        dump = self.output(worker, "faults.txt", 8000)
+        dump = self.output(worker, "faults", 8000)
         for path, line, function in re.findall(r'File "([^"]+)", line (\d+) in (\S+)', dump):
-            if os.path.realpath(path).startswith(os.path.realpath(self.folder) + os.sep):
-                relative = os.path.relpath(os.path.realpath(path), os.path.realpath(self.folder))
+            if view.within(os.path.normpath(path), str(self.folder)):
+                relative = os.path.relpath(os.path.normpath(path), self.folder)
                 return f" (at {relative}:{line} in {function})"
         return ""
 
@@ -573,7 +785,7 @@ class Isolated:
         )
 
     def scratch(self, name: str) -> str:
-        return str(self.worker().folder / name)
+        return str(self.session / "scratch" / self.worker().name / name)
 
 
 def clean(text: Any, limit: int, keep_end: bool = False) -> str:
@@ -634,8 +846,20 @@ def relative_imports(name: str, text: str, package: bool) -> list[str]:
     return found
 
 
-def open_isolated(folder: str | Path, limits: Limits = DEFAULT_LIMITS) -> Submission:
-    return Submission(Isolated(layout.arranged(Path(folder)), limits))
+def disk_usage(folder: Path) -> int:
+    """Bytes a folder's files occupy on disk (a sparse file counts what it holds)."""
+    total = 0
+    for parent, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(parent, name)).st_blocks * 512
+            except OSError:
+                continue
+    return total
+
+
+def open_isolated(folder: str | Path, limits: Limits = DEFAULT_LIMITS, **options: Any) -> Submission:
+    return Submission(Isolated(Path(folder), limits, **options))
 
 
 __all__ = [
