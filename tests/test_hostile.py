@@ -2,13 +2,20 @@
 nothing outside a temporary folder changes.
 
 Each case is the reference solution with Layers/TanH.py changed to misbehave in one way. It is
-graded through the graders CLI (so in the sandboxed child process of spec/support/isolated.py)
-with a rubric of two sections: TanH, where the hostile code lives, and ReLU, which it must not
+graded through the graders CLI (so in a worker confined by spec/support/confinement/) with a
+rubric of two sections: TanH, where the hostile code lives, and ReLU, which it must not
 disturb. The grader must end normally with its report written; every TanH test fails with the
 reason named, except those the hostile code leaves honest; TanH earns no more than those honest
 tests are worth; ReLU earns everything; and no file is left behind: not in the grader's
 temporary folder, not where the hostile code tried to write, not in the submission, not in the
 harness. A short time limit per call (DL_CALL_TIMEOUT) keeps the hanging cases quick.
+
+The kernel cases (KERNEL) attack as a student who knows the audit hook is no boundary would:
+first they disarm it (through the frames of one of its refusals, as anyone can), then they go
+for the reference, the golden data, the rubric, another grading, the harness's files, the
+results, the grader's processes, the network or the disk. Each succeeds only by making TanH
+pass, and each reports the errno the kernel answered: the test asserts both that no point was
+forged and that the kernel, not Python, said no, and that the target is absent or unchanged.
 """
 
 from __future__ import annotations
@@ -17,13 +24,18 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import threading
 import uuid
 import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy
 import pytest
 
 from tests.mutants import copy_of_solution
@@ -167,7 +179,6 @@ CASES = [
         "np.allclose = lambda *a, **k: True\n"
         "np.testing.assert_allclose = lambda *a, **k: None\n"
         "import pytest; pytest.approx = lambda *a, **k: a[0]\n"
-        "import spec.support.checks as checks; checks.assert_close = lambda *a, **k: None\n"
         "np.tanh = lambda x: x * 0.0\n",
         r"values differ",
         before=TOP,
@@ -209,6 +220,240 @@ CASES = [
 ]
 
 
+# -- the kernel cases ---------------------------------------------------------------------------
+
+# Module-level code of every kernel case: how to disarm the audit hook, and how a refusal shows.
+PRELUDE = """
+import errno as _errno
+import os
+
+
+def disarm():
+    \"\"\"Reach the audit hook's helpers through a refusal's traceback and neuter them; ctypes,
+    refused by the hook before, must work afterwards.\"\"\"
+    try:
+        open("/etc/hostname")
+    except OSError as error:
+        trace = error.__traceback__
+        while trace is not None:
+            for value in list(trace.tb_frame.f_locals.values()):
+                for cell in getattr(value, "__closure__", None) or ():
+                    if getattr(cell.cell_contents, "__name__", "") == "refuse":
+                        cell.cell_contents = lambda *args, **kwargs: None
+            trace = trace.tb_next
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def refused(number):
+    raise RuntimeError(f"kernel refused: {_errno.errorcode.get(number, number)}")
+
+
+def honest(layer, x):
+    layer.activation = np.tanh(x)
+    return layer.activation
+
+"""
+ATTACK = "        return attack(self, input_tensor)\n"  # forward's new first line
+KERNEL_REFUSED = r"kernel refused: E(NOENT|ACCES|PERM|ROFS)\b"
+REFERENCE_TANH = "{root}/solution/Layers/TanH.py"
+
+
+@dataclass
+class Kernel:
+    name: str
+    attack: str  # `def attack(layer, x)`: the correct output if it got through, else refused()
+    reason: str = KERNEL_REFUSED
+
+
+KERNEL = [
+    Kernel(
+        "dir_fd_escape",  # the hook resolves the name against the working folder, the kernel
+        # against dir_fd: no disarming needed
+        """
+def attack(layer, x):
+    base = os.getcwd()
+    deep = os.path.join(base, *["d"] * 40)
+    os.makedirs(deep, exist_ok=True)
+    os.chdir(deep)
+    folder = os.open(base, os.O_RDONLY)
+    name = "../" * 30 + "REFERENCE".lstrip("/")
+    try:
+        os.close(os.open(name, os.O_RDONLY, dir_fd=folder))
+    except OSError as error:
+        refused(error.errno)
+    return honest(layer, x)
+""".replace("REFERENCE", REFERENCE_TANH),
+    ),
+    Kernel(
+        "raw_openat",
+        """
+def attack(layer, x):
+    libc = disarm()
+    if libc.syscall(257, -100, b"REFERENCE", 0) < 0:  # openat(AT_FDCWD, path, O_RDONLY)
+        refused(__import__("ctypes").get_errno())
+    return honest(layer, x)
+""".replace("REFERENCE", REFERENCE_TANH),
+    ),
+    Kernel(
+        "hook_replaced_then_open",
+        """
+def attack(layer, x):
+    disarm()
+    for path in ("REFERENCE", "{root}/spec/test_tanh.py", "/etc/passwd", "/root"):
+        try:
+            open(path).close()
+        except OSError as error:
+            if error.errno not in (_errno.ENOENT, _errno.EACCES):
+                raise
+        else:
+            return honest(layer, x)
+    refused(_errno.ENOENT)
+""".replace("REFERENCE", REFERENCE_TANH),
+    ),
+    Kernel(
+        "read_golden_rubric_and_another_grading",
+        """
+def attack(layer, x):
+    disarm()
+    stolen = []
+    for path in ("{root}/reference_data/MANIFEST.json", "{rubric}", "{other}"):
+        try:
+            with open(path) as file:
+                stolen.append(file.read())
+        except OSError as error:
+            last = error.errno
+    if stolen:
+        return honest(layer, x)
+    refused(last)
+""",
+    ),
+    Kernel(
+        "write_the_harness_and_site_packages",
+        """
+def attack(layer, x):
+    disarm()
+    wrote = False
+    for path in ("{root}/README.md", "{root}/graders/scoring.py", np.__file__):
+        try:
+            with open(path, "a") as file:
+                file.write("# owned")
+            wrote = True
+        except OSError as error:
+            last = error.errno
+    if wrote:
+        return honest(layer, x)
+    refused(last)
+""",
+    ),
+    Kernel(
+        "plant_results_in_every_parent",
+        """
+def attack(layer, x):
+    disarm()
+    planted = False
+    folder = os.getcwd()
+    while folder != "/":
+        folder = os.path.dirname(folder)
+        for name in ("results.json", "report.json"):
+            try:
+                with open(os.path.join(folder, name), "w") as file:
+                    file.write('{"tests": []}')
+                planted = True
+            except OSError as error:
+                last = error.errno
+        try:
+            os.mkdir(os.path.join(folder, "results"))
+            planted = True
+        except OSError as error:
+            last = error.errno
+    if planted:
+        return honest(layer, x)
+    refused(last)
+""",
+    ),
+    Kernel(
+        "signal_the_grader",
+        """
+def attack(layer, x):
+    libc = disarm()
+    import ctypes, signal
+    for pid in (-1, 1, 2, os.getppid()):
+        if libc.kill(pid, signal.SIGKILL) == 0:
+            return honest(layer, x)
+    refused(ctypes.get_errno())
+""",
+    ),
+    Kernel(
+        "raw_fork",
+        """
+def attack(layer, x):
+    libc = disarm()
+    import ctypes
+    pid = libc.syscall(57)  # fork
+    if pid == 0:
+        os._exit(0)
+    if pid > 0:
+        return honest(layer, x)
+    refused(ctypes.get_errno())
+""",
+    ),
+    Kernel(
+        "connect_to_localhost",
+        """
+def attack(layer, x):
+    disarm()
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+    except OSError as error:
+        refused(error.errno)
+    return honest(layer, x)
+""",
+    ),
+    Kernel(
+        "fill_the_scratch_disk",
+        """
+def attack(layer, x):
+    chunk = bytes(60 << 20)  # under the 64 MiB limit of one file
+    for number in range(20):  # 1.2 GB in all
+        with open(f"big-{number}.bin", "wb") as file:
+            file.write(chunk)
+    return honest(layer, x)
+""",
+        reason=r"exceeded the scratch folder's quota \(256 MiB\)",
+    ),
+]
+
+
+class Listener:
+    """A server on 127.0.0.1 that counts the connections it got while a grading ran."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.server.accept()[0].close()
+                self.connections += 1
+            except TimeoutError:
+                continue
+
+    def close(self) -> int:
+        self.stopped.set()
+        self.thread.join()
+        self.server.close()
+        return self.connections
+
+
 def digest(folder: Path) -> str:
     """The names and contents of every file under `folder`."""
     hashed = hashlib.sha256()
@@ -239,7 +484,7 @@ def grade(submission: Path, tmp: Path) -> tuple[subprocess.CompletedProcess, Pat
         "TMPDIR": str(tmp / "grader-tmp"),
         "DL_CALL_TIMEOUT": str(CALL_SECONDS),
     }
-    (tmp / "grader-tmp").mkdir()
+    (tmp / "grader-tmp").mkdir(exist_ok=True)
     finished = subprocess.run(
         [
             sys.executable,
@@ -282,6 +527,48 @@ def test_there_is_a_case_for_every_behaviour_of_the_issue():
     assert len({case.name for case in CASES}) == len(CASES)
 
 
+def graded_truthfully(
+    submission: Path, tmp: Path, reason: str, honest: tuple[str, ...], sentinel: Path
+) -> tuple[subprocess.CompletedProcess, Path]:
+    """Grade the hostile `submission` and check the verdict and what it left behind."""
+    watched = {
+        "submission": submission,
+        "reference_data": ROOT / "reference_data",
+        "solution": ROOT / "solution",
+        "graders": ROOT / "graders",
+        "numpy": Path(numpy.__file__).parent,
+    }
+    before = {name: digest(folder) for name, folder in watched.items()}
+    readme = (ROOT / "README.md").read_bytes()
+
+    finished, report = grade(submission, tmp)
+
+    assert finished.returncode == 0, f"the grader failed:\n{finished.stdout}\n{finished.stderr}"
+    assert json.loads((report / "report.json").read_text())["max_score"] == 100
+    sections = outcomes(report)
+    tanh_tests = sections["TanH"]["tests"]
+    assert set(tanh_tests) == set(TANH_TESTS)
+    for name, why in tanh_tests.items():
+        if name in honest:
+            assert why is None, f"{name} should pass: the hostile code leaves it honest"
+        else:
+            assert why is not None, f"{name} passed despite the hostile code"
+            assert re.search(reason, why), f"{name}: {why}"
+    assert sections["TanH"]["earned"] <= 50 * len(honest) / len(TANH_TESTS) + 1e-9
+    assert sections["ReLU"]["earned"] == 50, sections["ReLU"]
+    assert (
+        "FAKE-REPORT" not in finished.stdout + finished.stderr + (report / "report.md").read_text()
+    )
+
+    assert not list((tmp / "grader-tmp").iterdir()), "the grader left temporary files"
+    assert not sentinel.exists(), f"the submission wrote {sentinel}"
+    assert not processes_inside(tmp), "a child process outlived the grader"
+    for name, folder in watched.items():
+        assert digest(folder) == before[name], f"{name} changed"
+    assert (ROOT / "README.md").read_bytes() == readme, "README.md changed"
+    return finished, report
+
+
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_hostile_submission_is_graded_truthfully(case: Hostile, tmp_path: Path):
@@ -293,33 +580,99 @@ def test_hostile_submission_is_graded_truthfully(case: Hostile, tmp_path: Path):
     indent = "" if case.before == TOP else "        "
     code = case.code.format(sentinel=sentinel, root=ROOT)
     tanh.write_text(source.replace(case.before, f"{indent}{code}\n{case.before}"))
-    before = {"submission": digest(submission), "reference_data": digest(ROOT / "reference_data")}
 
-    finished, report = grade(submission, tmp_path)
+    graded_truthfully(submission, tmp_path, case.reason, case.honest, sentinel)
 
-    assert finished.returncode == 0, f"the grader failed:\n{finished.stdout}\n{finished.stderr}"
-    assert json.loads((report / "report.json").read_text())["max_score"] == 100
-    sections = outcomes(report)
-    tanh_tests = sections["TanH"]["tests"]
-    assert set(tanh_tests) == set(TANH_TESTS)
-    for name, reason in tanh_tests.items():
-        if name in case.honest:
-            assert reason is None, f"{name} should pass: the hostile code leaves it honest"
-        else:
-            assert reason is not None, f"{name} passed despite the hostile code"
-            assert re.search(case.reason, reason), f"{name}: {reason}"
-    assert sections["TanH"]["earned"] <= 50 * len(case.honest) / len(TANH_TESTS) + 1e-9
-    assert sections["ReLU"]["earned"] == 50, sections["ReLU"]
-    assert (
-        "FAKE-REPORT" not in finished.stdout + finished.stderr + (report / "report.md").read_text()
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("case", KERNEL, ids=[case.name for case in KERNEL])
+def test_the_kernel_refuses_what_the_hook_no_longer_stops(case: Kernel, tmp_path: Path):
+    other = Path("/tmp") / f"dl-grade-other-{uuid.uuid4().hex[:8]}" / "submission" / "TanH.py"
+    other.parent.mkdir(parents=True)
+    other.write_text("# another student's work\n")
+    listener = Listener()
+    places = {
+        "{root}": str(ROOT),
+        "{rubric}": str(tmp_path / "rubric.toml"),
+        "{other}": str(other),
+        "{port}": str(listener.port),
+    }
+    attack = case.attack
+    for place, value in places.items():
+        attack = attack.replace(place, value)
+    submission = copy_of_solution(tmp_path / "submission")
+    tanh = submission / "Layers" / "TanH.py"
+    source = tanh.read_text()
+    source = source.replace(TOP, TOP + PRELUDE + attack + "\n", 1).replace(
+        FORWARD, ATTACK + FORWARD
     )
+    tanh.write_text(source)
+    sentinel = tmp_path / "never-written"
+    try:
+        graded_truthfully(submission, tmp_path, case.reason, ("test_is_a_plain_layer",), sentinel)
+    finally:
+        connections = listener.close()
+        other_text = other.read_text()
+        shutil.rmtree(other.parents[1], ignore_errors=True)
+    assert connections == 0, "the submission reached a server on 127.0.0.1"
+    assert other_text == "# another student's work\n"
 
-    assert not list((tmp_path / "grader-tmp").iterdir()), "the grader left temporary files"
-    assert not sentinel.exists(), f"the submission wrote {sentinel}"
-    assert not processes_inside(tmp_path), "a child process outlived the grader"
-    after = {"submission": digest(submission), "reference_data": digest(ROOT / "reference_data")}
-    assert after["submission"] == before["submission"], "the submission changed its own files"
-    assert after["reference_data"] == before["reference_data"], "reference_data/ changed"
+
+def test_files_pytest_would_load_are_never_run(tmp_path: Path):
+    """conftest.py, pytest.ini, plugins, sitecustomize, .pth and __pycache__ in a submission are
+    neither read by the grader's pytest nor run by the worker: TanH, a stub, earns nothing."""
+    sentinel = tmp_path / "ran"
+    marker = f"dl-constant-{uuid.uuid4().hex}"
+    forge = (
+        f"MARKER = {marker!r}\n"
+        "import pathlib\n"
+        f"pathlib.Path({str(sentinel)!r}).write_text(__file__)\n"
+        "def pytest_runtest_makereport(item, call):\n"
+        "    call.excinfo = None\n"
+        "def pytest_collection_modifyitems(items):\n"
+        "    items.clear()\n"
+    )
+    submission = copy_of_solution(tmp_path / "submission")
+    (submission / "Layers" / "TanH.py").write_text(
+        "from Layers.Base import BaseLayer\n\n\nclass TanH(BaseLayer):\n"
+        "    def forward(self, input_tensor):\n        return input_tensor * 0\n\n"
+        "    def backward(self, error_tensor):\n        return error_tensor * 0\n"
+    )
+    for name in (
+        "conftest.py",
+        "Layers/conftest.py",
+        "sitecustomize.py",
+        "usercustomize.py",
+        "dl_forge.py",
+    ):
+        (submission / name).write_text(
+            forge + ("pytest_plugins = ['dl_forge']\n" if name == "conftest.py" else "")
+        )
+    (submission / "pytest.ini").write_text("[pytest]\naddopts = -p dl_forge\n")
+    (submission / "dl_forge.pth").write_text("import dl_forge\n")
+    (submission / "Layers" / "__pycache__").mkdir()
+    (submission / "Layers" / "__pycache__" / "TanH.cpython-311.pyc").write_bytes(b"\0" * 64)
+    folder_zip = tmp_path / "submission.zip"
+    with zipfile.ZipFile(folder_zip, "w") as archive:
+        for path in sorted(submission.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(submission).as_posix())
+
+    for handed_in in (submission, folder_zip):
+        finished, report = grade(handed_in, tmp_path)
+        assert finished.returncode == 0, finished.stdout + finished.stderr
+        sections = outcomes(report)
+        assert sections["TanH"]["earned"] < 50, "the stub TanH earned everything"
+        assert sections["ReLU"]["earned"] == 50
+        assert not sentinel.exists(), f"the submission's {sentinel.read_text()} ran"
+        shutil.rmtree(report)
+    hypothesis = ROOT / ".hypothesis"
+    leaked = [
+        path
+        for path in (hypothesis.rglob("*") if hypothesis.exists() else [])
+        if path.is_file() and marker.encode() in path.read_bytes()
+    ]
+    assert not leaked, f"the submission's constants reached the harness's {leaked}"
 
 
 def test_a_folder_with_a_link_to_the_harness_is_refused(tmp_path: Path):
@@ -338,12 +691,14 @@ def test_a_folder_with_a_link_to_the_harness_is_refused(tmp_path: Path):
 
 
 def test_a_broken_child_is_a_harness_failure_not_a_grade(tmp_path: Path):
-    """When the child machinery itself fails (here: the child program is missing), pytest stops
-    with exit status 3, which the graders report as a failure of the harness."""
+    """When the child machinery itself fails (here: the child program ends at once), pytest
+    stops with exit status 3, which the graders report as a failure of the harness."""
+    (tmp_path / "broken_child.py").write_text("import sys\nsys.exit(1)\n")
     plugin = tmp_path / "break_the_child.py"
     plugin.write_text(
+        "import pathlib\n"
         "import spec.support.isolated as isolated\n"
-        "isolated.CHILD = isolated.CHILD.with_name('missing.py')\n"
+        f"isolated.CHILD = pathlib.Path({str(tmp_path / 'broken_child.py')!r})\n"
     )
     finished = subprocess.run(
         [
