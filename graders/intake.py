@@ -22,6 +22,7 @@ from spec.support import layout
 MAX_MEMBERS = 2000
 MAX_PYTHON_BYTES = 10 * 2**20  # all .py files together; a whole solution is about 100 kB
 UTF8_NAMES = 0x800  # zip flag bit: the member's name is UTF-8
+ENCRYPTED = 0x1  # zip flag bit: the member is encrypted
 
 
 class UngradableError(Exception):
@@ -71,6 +72,10 @@ def refuse_unsafe(archive: str, info: zipfile.ZipInfo, name: str) -> None:
         raise UngradableError(f"{archive} contains an absolute path ({name}); zip relative paths")
     if ".." in PurePosixPath(name).parts:
         raise UngradableError(f"{archive} contains a path leaving its folder ({name})")
+    if not name.isprintable() or "//" in name.rstrip("/"):
+        raise UngradableError(f"{archive} contains a file with an unusable name ({name!r})")
+    if info.flag_bits & ENCRYPTED:
+        raise UngradableError(f"{archive} is encrypted ({name}); hand in a zip without a password")
 
 
 def refuse_links(folder: Path) -> None:
@@ -85,25 +90,48 @@ def refuse_links(folder: Path) -> None:
                 )
 
 
+def members_of(archive: Path) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """The open archive and its members, or why it cannot be read as a zip at all."""
+    try:
+        zipped = zipfile.ZipFile(archive)
+    except UnicodeDecodeError as error:  # a name flagged UTF-8 that is not
+        raise UngradableError(
+            f"{archive.name} has a file name that is not valid UTF-8 ({error.object[:60]!r}); "
+            "zip it again with a current tool"
+        ) from error
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        raise UngradableError(
+            f"{archive.name} is not a zip file, or it is truncated ({error}); "
+            "make the zip again and hand it in whole"
+        ) from error
+    members = zipped.infolist()
+    if len(members) > MAX_MEMBERS:
+        zipped.close()
+        raise UngradableError(
+            f"{archive.name} holds {len(members)} files, more than the {MAX_MEMBERS} accepted"
+        )
+    return zipped, members
+
+
 def unzip(archive: Path, target: Path) -> Path:
-    """Extract the .py files of `archive` into `target`, refusing unsafe or oversized archives."""
+    """Extract the .py files of `archive` into `target`, refusing unsafe, malformed or
+    oversized archives with a reason the student can act on."""
     too_big = UngradableError(
         f"{archive.name} unpacks to more than {MAX_PYTHON_BYTES // 2**20} MB of Python files"
     )
+    zipped, members = members_of(archive)
+    seen: set[str] = set()
     try:
-        with zipfile.ZipFile(archive) as zipped:
-            members = zipped.infolist()
-            if len(members) > MAX_MEMBERS:
-                raise UngradableError(
-                    f"{archive.name} holds {len(members)} files, "
-                    f"more than the {MAX_MEMBERS} accepted"
-                )
+        with zipped:
             budget = MAX_PYTHON_BYTES
             for info in members:
                 name = member_name(info)
                 refuse_unsafe(archive.name, info, name)
                 if info.is_dir() or not name.endswith(".py"):
                     continue
+                if name.lower() in seen:  # unpacked on a case-insensitive disk, one would win
+                    raise UngradableError(f"{archive.name} holds {name} twice; keep one")
+                seen.add(name.lower())
                 if info.file_size > budget:
                     raise too_big
                 with zipped.open(info) as member:
@@ -114,7 +142,12 @@ def unzip(archive: Path, target: Path) -> Path:
                 destination = target / name
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 destination.write_bytes(data)
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, OSError) as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as error:
+        raise UngradableError(
+            f"{archive.name} cannot be unpacked ({error}): it may be truncated or damaged; "
+            "make the zip again"
+        ) from error
+    except RuntimeError as error:  # zipfile's "is encrypted, password required"
         raise UngradableError(f"{archive.name} cannot be unpacked: {error}") from error
     target.mkdir(parents=True, exist_ok=True)
     return target
