@@ -70,10 +70,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(namespaces, uid, landlock, seccomp, rlimits; default: $DL_ACCEPT_MISSING)",
     )
     group.addoption(
-        "--record-costs",
+        "--record",
         metavar="PATH",
         default=None,
-        help="isolated: write what each call cost, for scripts/calibrate.py",
+        help="isolated: write what each call cost (for scripts/calibrate.py) and which modules "
+        "of the reference each test module handed to the submission, as JSON",
     )
 
 
@@ -110,8 +111,12 @@ def sub(request: pytest.FixtureRequest):
     request.config.stash[CONFINEMENT] = backend.confinement
     yield Submission(backend)
     backend.close()
-    if options.record_costs:
-        Path(options.record_costs).write_text(json.dumps(calibration.kept(backend.costs), indent=1))
+    if options.record:
+        record = {
+            "costs": calibration.kept(backend.costs),
+            "reference": {test: sorted(names) for test, names in sorted(backend.handed.items())},
+        }
+        Path(options.record).write_text(json.dumps(record, indent=1))
 
 
 def pytest_exception_interact(call: pytest.CallInfo) -> None:

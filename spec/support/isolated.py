@@ -352,6 +352,7 @@ class Worker:
     callables: dict[int, frozenset] = field(default_factory=dict)  # see child.callables
     seed: int | None = None  # to send with the next request
     sent: set[str] = field(default_factory=set)  # reference modules it has the source of
+    told_hung: int = 0  # how many of its section's hung functions it knows of
 
 
 def current_test_file() -> str:
@@ -389,7 +390,9 @@ class Isolated:
         self.serial = 0
         self.spent = 0.0  # busy seconds of all requests
         self.costs: dict[str, dict[str, float]] = {}  # test -> call -> most busy seconds it took
+        self.handed: dict[str, set[str]] = {}  # test module -> reference modules its workers got
         self.hung: dict[tuple[str, str], str] = {}  # (test module, call) -> why it failed
+        self.stuck: dict[str, list[tuple[list[str], str]]] = {}  # test module -> [(code, why)]
         self.folder = layout.arrange_into(folder, self.session / "submission")
         private = self.session / "private"
         private.mkdir(mode=0o700)
@@ -541,12 +544,15 @@ class Isolated:
                 f"of computing for all tests together): not run {context}"
             )
         buffers: list[bytes] = []
-        header = {"op": op}
+        header: dict[str, Any] = {"op": op}
         if worker.seed is not None:
             header["seed"], worker.seed = worker.seed, None
+        stuck = self.stuck.get(worker.test_file, [])
+        if len(stuck) > worker.told_hung:
+            header["hung"], worker.told_hung = [code for code, _ in stuck], len(stuck)
         for name, value in arguments.items():
             header[name] = wire.encode(value, buffers, lambda v: self.handle_in(v, worker))
-        limit = self.limit_of(context)
+        limit = self.limit_of(op, context)
         stopwatch = Stopwatch(worker.schedstat, limit, self.quota_check(worker))
         try:
             write_all(worker.commands, wire.frame(header, buffers), stopwatch)
@@ -568,10 +574,12 @@ class Isolated:
             )
         except TimeoutError:
             self.spent += limit
-            error = self.timed_out(worker, context, limit)
+            error, code = self.timed_out(worker, context, limit)
             self.hung[worker.test_file, context] = (
-                f"{error} (not called again: it timed out earlier in this section)"
+                f"not called again: earlier in this section it {error}"
             )
+            if code:
+                self.stuck.setdefault(worker.test_file, []).append((code, str(error)))
             raise error from None
         except ScratchFull:
             self.retire(worker)
@@ -590,14 +598,15 @@ class Isolated:
             self.retire(worker)
             raise
         if "error" in reply:
-            raise self.raised(reply["error"], op, context)
+            raise self.raised(reply["error"], op, context, stuck)
         return value
 
-    def limit_of(self, context: str) -> float:
+    def limit_of(self, op: str, context: str) -> float:
         """A call's limit: `call_multiple` times what the reference took for it, at least
-        `call_seconds`."""
+        `call_seconds` (`import_seconds` for an import)."""
         cost = self.calibration.get(current_test(), {}).get(context, 0.0)
-        return max(self.limits.call_seconds, self.limits.call_multiple * cost)
+        floor = self.limits.import_seconds if op == "module" else self.limits.call_seconds
+        return max(floor, self.limits.call_multiple * cost)
 
     def quota_check(self, worker: Worker):
         """Where no tmpfs caps the scratch folder, a count of its size, made while waiting."""
@@ -632,11 +641,19 @@ class Isolated:
         )
 
     # why a request failed, in words a student can act on
-    def raised(self, error: Any, op: str, context: str) -> AssertionError:
+    def raised(
+        self, error: Any, op: str, context: str, stuck: list[tuple[list[str], str]]
+    ) -> AssertionError:
         error = error if isinstance(error, dict) else {}
         type_name = clean(error.get("type"), 80) or "Exception"
         message = clean(error.get("message"), 600)
         where = student_frame(error.get("trace"))
+        if type_name == "HungEarlier" and message.isdigit() and int(message) < len(stuck):
+            (path, function), earlier = stuck[int(message)]
+            return SubmissionTimedOut(
+                f"stopped {context}: it entered {function} ({os.path.relpath(path, self.folder)}),"
+                f" which earlier in this section {earlier}"
+            )
         if type_name == "Refused":
             reason, kind = message, SubmissionRefused
         elif type_name == "SystemExit":
@@ -648,9 +665,7 @@ class Isolated:
             reason = f"exceeded the file size limit ({self.limits.file_bytes >> 20} MiB)"
             kind = SubmissionRaised
         elif message.startswith(f"[Errno {errno.ENOSPC}]"):  # the tmpfs is full
-            reason = (
-                f"exceeded the scratch folder's quota ({self.limits.scratch_bytes >> 20} MiB)"
-            )
+            reason = f"exceeded the scratch folder's quota ({self.limits.scratch_bytes >> 20} MiB)"
             kind = SubmissionRaised
         else:
             reason, kind = f"{type_name}: {message}", SubmissionRaised
@@ -662,18 +677,21 @@ class Isolated:
             )
         return kind(f"{reason} ({context}{where})", type_name)
 
-    def timed_out(self, worker: Worker, context: str, limit: float) -> SubmissionTimedOut:
+    def timed_out(
+        self, worker: Worker, context: str, limit: float
+    ) -> tuple[SubmissionTimedOut, list[str]]:
+        """The failure, and the student's function it was stuck in ([file, name], or [])."""
         try:
             signal.pidfd_send_signal(worker.pidfd, signal.SIGUSR1)  # faulthandler: where it is
             time.sleep(DUMP_SECONDS)
         except ProcessLookupError:
             pass
-        where = self.stuck_at(worker)
+        where, code = self.stuck_at(worker)
         self.retire(worker)
-        return SubmissionTimedOut(f"timed out after {limit:g} s {context}{where}")
+        return SubmissionTimedOut(f"timed out after {limit:g} s {context}{where}"), code
 
     def died(self, worker: Worker, context: str) -> SubmissionDied:
-        where, printed = self.stuck_at(worker), self.output(worker, "output")
+        where, printed = self.stuck_at(worker)[0], self.output(worker, "output")
         code = self.retire(worker)
         printed = f"; its last output: {printed}" if printed else ""
         return SubmissionDied(f"{self.death(code)} {context}{where}{printed}")
@@ -705,14 +723,15 @@ class Isolated:
         except OSError:
             return ""
 
-    def stuck_at(self, worker: Worker) -> str:
-        """Where faulthandler saw the worker last (a crash or a timeout), in the student's files."""
+    def stuck_at(self, worker: Worker) -> tuple[str, list[str]]:
+        """Where faulthandler saw the worker last (a crash or a timeout), in the student's
+        files: ' (at Layers/TanH.py:12 in forward)', and that function as [file, name]."""
         dump = self.output(worker, "faults", 8000)
         for path, line, function in re.findall(r'File "([^"]+)", line (\d+) in (\S+)', dump):
             if view.within(os.path.normpath(path), str(self.folder)):
                 relative = os.path.relpath(os.path.normpath(path), self.folder)
-                return f" (at {relative}:{line} in {function})"
-        return ""
+                return f" (at {relative}:{line} in {function})", [path, function]
+        return "", []
 
     # the interface of InProcess
     def kind(self, dotted: str) -> str:
@@ -738,6 +757,7 @@ class Isolated:
                 sources=sources,
             )
             worker.sent.update(sources)
+            self.handed.setdefault(worker.test_file, set()).update(sources)
             worker.modules[dotted] = ref
         return worker.modules[dotted]
 
@@ -858,7 +878,9 @@ def disk_usage(folder: Path) -> int:
     return total
 
 
-def open_isolated(folder: str | Path, limits: Limits = DEFAULT_LIMITS, **options: Any) -> Submission:
+def open_isolated(
+    folder: str | Path, limits: Limits = DEFAULT_LIMITS, **options: Any
+) -> Submission:
     return Submission(Isolated(Path(folder), limits, **options))
 
 
