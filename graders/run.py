@@ -49,7 +49,8 @@ def pytest_command(
         else ["--isolated", f"--accept-missing={','.join(confinement['accepted_missing'])}"]
     )
     return [
-        sys.executable, "-m", "pytest", f"--rootdir={ROOT}", f"--config-file={ROOT / 'pyproject.toml'}",
+        sys.executable, "-m", "pytest",
+        f"--rootdir={ROOT}", f"--config-file={ROOT / 'pyproject.toml'}",
         str(SPEC), f"--solution={solution}", *isolation,
         "-p", "graders.plugin", f"--results-fd={results}",
         f"--sections={','.join(section.name for section in rubric.sections)}",

@@ -31,7 +31,8 @@ def one_run(record: Path) -> dict[str, dict[str, float]]:
     done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"the spec does not pass the reference:\n{done.stdout[-3000:]}")
-    return json.loads(record.read_text())["costs"]
+    costs: dict[str, dict[str, float]] = json.loads(record.read_text())["costs"]
+    return costs
 
 
 def main() -> None:
@@ -51,8 +52,10 @@ def main() -> None:
     args.out.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     costliest = max((s for calls in result.values() for s in calls.values()), default=0.0)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
-    print(f"{sum(map(len, result.values()))} calls of {len(result)} tests cost >= "
-          f"{calibration.THRESHOLD:g} s (the most: {costliest:g} s); wrote {args.out}")
+    print(
+        f"{sum(map(len, result.values()))} calls of {len(result)} tests cost >= "
+        f"{calibration.THRESHOLD:g} s (the most: {costliest:g} s); wrote {args.out}"
+    )
 
 
 if __name__ == "__main__":

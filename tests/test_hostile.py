@@ -476,7 +476,13 @@ def processes_inside(folder: Path) -> list[str]:
     return found
 
 
-def grade(submission: Path, tmp: Path) -> tuple[subprocess.CompletedProcess, Path]:
+CONTAINER = [sys.executable, str(ROOT / "tests" / "container.py")]  # no namespaces there
+
+
+def grade(
+    submission: Path, tmp: Path, container: bool = False
+) -> tuple[subprocess.CompletedProcess, Path]:
+    """Grade with the CLI; `container`: as inside Docker, which refuses new namespaces."""
     rubric, out = tmp / "rubric.toml", tmp / "report"
     rubric.write_text(RUBRIC)
     environment = {
@@ -485,24 +491,12 @@ def grade(submission: Path, tmp: Path) -> tuple[subprocess.CompletedProcess, Pat
         "DL_CALL_TIMEOUT": str(CALL_SECONDS),
     }
     (tmp / "grader-tmp").mkdir(exist_ok=True)
+    command = [sys.executable, "-m", "graders", "grade", str(submission), "--rubric", str(rubric)]
+    command += ["--out", str(out), "--quiet"]
+    if container:  # here Python lives under /root, which no other uid may enter
+        command = [*CONTAINER, *command, "--accept-missing", "namespaces,uid"]
     finished = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "graders",
-            "grade",
-            str(submission),
-            "--rubric",
-            str(rubric),
-            "--out",
-            str(out),
-            "--quiet",
-        ],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600
     )
     return finished, out
 
@@ -528,9 +522,15 @@ def test_there_is_a_case_for_every_behaviour_of_the_issue():
 
 
 def graded_truthfully(
-    submission: Path, tmp: Path, reason: str, honest: tuple[str, ...], sentinel: Path
+    submission: Path,
+    tmp: Path,
+    reason: str,
+    honest: tuple[str, ...],
+    sentinel: Path,
+    container: bool = False,
 ) -> tuple[subprocess.CompletedProcess, Path]:
-    """Grade the hostile `submission` and check the verdict and what it left behind."""
+    """Grade the hostile `submission` and check the verdict, what confined it and what it left
+    behind."""
     watched = {
         "submission": submission,
         "reference_data": ROOT / "reference_data",
@@ -541,10 +541,14 @@ def graded_truthfully(
     before = {name: digest(folder) for name, folder in watched.items()}
     readme = (ROOT / "README.md").read_bytes()
 
-    finished, report = grade(submission, tmp)
+    finished, report = grade(submission, tmp, container)
 
     assert finished.returncode == 0, f"the grader failed:\n{finished.stdout}\n{finished.stderr}"
-    assert json.loads((report / "report.json").read_text())["max_score"] == 100
+    summary = json.loads((report / "report.json").read_text())
+    assert summary["max_score"] == 100
+    layers = summary["extra_data"]["confinement"]["layers"]
+    assert all(layers[layer] for layer in ("landlock", "seccomp", "rlimits")), layers
+    assert layers["namespaces"] is not container, layers
     sections = outcomes(report)
     tanh_tests = sections["TanH"]["tests"]
     assert set(tanh_tests) == set(TANH_TESTS)
@@ -585,8 +589,11 @@ def test_hostile_submission_is_graded_truthfully(case: Hostile, tmp_path: Path):
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.parametrize("container", [False, True], ids=["namespaces", "container"])
 @pytest.mark.parametrize("case", KERNEL, ids=[case.name for case in KERNEL])
-def test_the_kernel_refuses_what_the_hook_no_longer_stops(case: Kernel, tmp_path: Path):
+def test_the_kernel_refuses_what_the_hook_no_longer_stops(
+    case: Kernel, container: bool, tmp_path: Path
+):
     other = Path("/tmp") / f"dl-grade-other-{uuid.uuid4().hex[:8]}" / "submission" / "TanH.py"
     other.parent.mkdir(parents=True)
     other.write_text("# another student's work\n")
@@ -609,7 +616,9 @@ def test_the_kernel_refuses_what_the_hook_no_longer_stops(case: Kernel, tmp_path
     tanh.write_text(source)
     sentinel = tmp_path / "never-written"
     try:
-        graded_truthfully(submission, tmp_path, case.reason, ("test_is_a_plain_layer",), sentinel)
+        graded_truthfully(
+            submission, tmp_path, case.reason, ("test_is_a_plain_layer",), sentinel, container
+        )
     finally:
         connections = listener.close()
         other_text = other.read_text()

@@ -26,7 +26,11 @@ def load(path: Path = FILE) -> dict[str, dict[str, float]]:
 def kept(costs: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
     """The costs worth writing down, rounded up to milliseconds, in a stable order."""
     chosen = {
-        test: {call: round(seconds + 0.0005, 3) for call, seconds in sorted(calls.items()) if seconds >= THRESHOLD}
+        test: {
+            call: round(seconds + 0.0005, 3)
+            for call, seconds in sorted(calls.items())
+            if seconds >= THRESHOLD
+        }
         for test, calls in sorted(costs.items())
     }
     return {test: calls for test, calls in chosen.items() if calls}

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ast
 import atexit
+import contextlib
 import errno
 import json
 import os
@@ -427,7 +428,7 @@ class Isolated:
         os.chmod(scratch, 0o711)
         if self.uid is None:
             return
-        for parent, folders, files in os.walk(self.folder):
+        for parent, _, files in os.walk(self.folder):
             os.chown(parent, 0, self.uid)
             os.chmod(parent, 0o750)
             for name in files:
@@ -477,10 +478,8 @@ class Isolated:
             os.close(output)
             os.close(faults)
         worker = Worker(self.serial, "", name, commands, replies, pid, pidfd)
-        try:
+        with contextlib.suppress(OSError):  # no scheduler statistics: busy time is wall time
             worker.schedstat = os.open(f"/proc/{host_pid(pidfd)}/schedstat", os.O_RDONLY)
-        except OSError:  # a kernel without scheduler statistics: busy time is wall time
-            pass
         return worker
 
     def await_ready(self, worker: Worker) -> None:
@@ -523,10 +522,8 @@ class Isolated:
             for fd in (worker.commands, worker.replies, worker.schedstat):
                 if fd is not None:
                     os.close(fd)
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 signal.pidfd_send_signal(worker.pidfd, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             os.close(worker.pidfd)
             if self.zygote is not None:
                 worker.exit_code = self.zygote.reap(worker.pid, answer)
@@ -584,8 +581,8 @@ class Isolated:
         except ScratchFull:
             self.retire(worker)
             raise SubmissionFailed(
-                f"wrote more than {self.limits.scratch_bytes >> 20} MiB into its scratch "
-                f"folder {context}"
+                f"exceeded the scratch folder's quota ({self.limits.scratch_bytes >> 20} MiB) "
+                f"{context}"
             ) from None
         except (EOFError, BrokenPipeError, ConnectionResetError):
             raise self.died(worker, context) from None

@@ -20,7 +20,14 @@ from spec.support.confinement.view import SYSTEM
 NAMESPACES = ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts")
 # What a zygote running as root keeps: to drop each worker to its own uid, give it its scratch
 # folder, remove that folder afterwards and kill the worker. The workers keep none of them.
-ROOT_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL")
+ROOT_CAPABILITIES = (
+    "CAP_SETUID",
+    "CAP_SETGID",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_KILL",
+)
 
 
 def bwrap() -> str | None:

@@ -36,7 +36,9 @@ def parse(names: str | None) -> frozenset[str]:
     chosen = frozenset(name.strip() for name in (names or "").split(",") if name.strip())
     unknown = chosen - set(LAYERS)
     if unknown:
-        raise ValueError(f"unknown confinement layers {sorted(unknown)}; known: {', '.join(LAYERS)}")
+        raise ValueError(
+            f"unknown confinement layers {sorted(unknown)}; known: {', '.join(LAYERS)}"
+        )
     return chosen
 
 

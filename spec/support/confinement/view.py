@@ -52,7 +52,11 @@ def excluding(roots: list[str], hidden: list[str]) -> list[str]:
             pending += [entry.path for entry in entries]
     # a root inside another is covered by it
     ordered = sorted(kept)
-    return [path for path in ordered if not any(within(path, other) for other in ordered if other != path)]
+    return [
+        path
+        for path in ordered
+        if not any(within(path, other) for other in ordered if other != path)
+    ]
 
 
 def readable(submission: Path, hidden: list[Path]) -> list[str]:
