@@ -1,4 +1,5 @@
-"""The spec accepts every convention the contract allows for recurrent weights.
+"""The spec accepts every convention the contract allows: the layouts of recurrent weights, and
+code written for the course's NumPy 1.26.
 
 `weights` of the RNN and the LSTM may be (input + hidden + 1, blocks * hidden) or its
 transpose, with x_t and h_{t-1} in either order and, for the LSTM, the four gate blocks in any
@@ -17,6 +18,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.mutants import copy_of_solution, edit
+from tests.test_graders import earned, graders, load_report, write_rubric
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solution"
@@ -134,3 +138,64 @@ def test_spec_accepts_the_layout(variant, tmp_path):
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, f"{variant}: the spec rejects an allowed layout\n{result.stdout}"
     assert not re.search(r"skipped|deselected|error", summary), summary
+
+
+# -- code written for the course's NumPy 1.26 (README, "Environment") ---------------------------
+
+NUMPY_1_26 = [  # (file, find, replace): what real submissions do
+    (  # an unused import from a module NumPy 2 moved
+        "Layers/BatchNormalization.py",
+        "import numpy as np\n",
+        "import numpy as np\nfrom numpy.lib.function_base import average  # noqa: F401\n",
+    ),
+    (  # class-level annotations NumPy 2 rejects (evaluated when the class is made)
+        "NeuralNetwork.py",
+        "import pickle\n",
+        "import pickle\n\nimport numpy as np\n",
+    ),
+    (
+        "NeuralNetwork.py",
+        '    """A chain of layers fed by a data layer and closed by a loss layer."""\n',
+        '    """A chain of layers fed by a data layer and closed by a loss layer."""\n\n'
+        "    input_tensor: np.ndarray(shape=None)\n    label_tensor: np.ndarray(shape=None)\n",
+    ),
+    (  # an alias NumPy 1.24 removed
+        "Layers/Dropout.py",
+        "return input_tensor * self.keep / self.probability",
+        "return input_tensor * self.keep.astype(np.float) / self.probability",
+    ),
+]
+NUMPY_1_26_SECTIONS = {"BatchNorm": 25.0, "NeuralNetwork": 20.0, "Dropout": 5.0}
+
+
+@pytest.fixture(scope="module")
+def written_for_numpy_1_26(tmp_path_factory) -> Path:
+    copy = copy_of_solution(tmp_path_factory.mktemp("numpy") / "solution")
+    for file, find, replacement in NUMPY_1_26:
+        edit(copy / file, find, replacement)
+    return copy
+
+
+def test_code_written_for_numpy_1_26_passes_in_process(written_for_numpy_1_26):
+    files = ["spec/test_batchnorm.py", "spec/test_neural_network.py", "spec/test_dropout.py"]
+    options = ["-q", "-p", "no:xdist", "-p", "no:cacheprovider"]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", *files, *options, f"--solution={written_for_numpy_1_26}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+@pytest.mark.timeout(900)
+def test_code_written_for_numpy_1_26_gets_full_marks_from_the_graders(
+    written_for_numpy_1_26, tmp_path
+):
+    sections = "".join(f"{name} = {points:g}\n" for name, points in NUMPY_1_26_SECTIONS.items())
+    rubric = write_rubric(tmp_path, f"[exercise]\n{sections}")
+    out = tmp_path / "out"
+    done = graders("grade", written_for_numpy_1_26, "--rubric", rubric, "--out", out, "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert earned(load_report(out)) == NUMPY_1_26_SECTIONS, (out / "report.md").read_text()
