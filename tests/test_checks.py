@@ -37,11 +37,11 @@ def message(check, *args, **kwargs) -> str:
 @pytest.mark.parametrize(
     ("value", "says"),
     [
-        (None, "layer.weights should be numbers, got None"),
-        ([0.5, None], "layer.weights should be numbers, got a list holding None"),
-        ("0.5", "layer.weights should be numbers, got the string '0.5'"),
+        (None, "layer.weights should be a numeric array, got None"),
+        ([0.5, None], "layer.weights should be a numeric array, got a list holding None"),
+        ("0.5", "layer.weights should be a numeric array, got the string '0.5'"),
         ([[1.0, 2.0], [3.0]], "got a list that is not a rectangular array"),
-        (1 + 2j, "layer.weights should be numbers, got (1+2j)"),
+        (1 + 2j, "layer.weights should be a numeric array, got (1+2j)"),
         (Ref(None, 7, "Layers.X.X(...).weights"), "got an object (<submission object Layers.X"),
     ],
 )
@@ -58,7 +58,7 @@ def test_numbers_of_any_numeric_kind_are_read_as_float64():
 def test_a_parameter_that_is_not_there_yet_fails_as_an_assertion_not_a_reshape():
     """BatchNorm's gamma read before `initialize` created it: the student learns it is None."""
     says = message(lambda: np.ones(3).reshape(as_array(None, "BatchNorm weights").shape))
-    assert says == "BatchNorm weights should be numbers, got None"
+    assert says == "BatchNorm weights should be a numeric array, got None"
 
 
 def test_single_numbers_whole_numbers_and_truth_values():

@@ -41,7 +41,7 @@ def describe(value: Any) -> str:
 def as_array(value: Any, what: str = "value") -> np.ndarray:
     """A float64 copy of numbers read from the submission: an array, a number, or nested lists
     of numbers."""
-    wrong = AssertionError(f"{what} should be numbers, got {describe(value)}")
+    wrong = AssertionError(f"{what} should be a numeric array, got {describe(value)}")
     if isinstance(value, Ref):
         raise wrong
     try:
@@ -49,7 +49,7 @@ def as_array(value: Any, what: str = "value") -> np.ndarray:
     except (TypeError, ValueError) as error:  # a ragged list, an object of the submission's
         if isinstance(value, (list, tuple)):
             raise AssertionError(
-                f"{what} should be numbers, got {describe(value)} that is not "
+                f"{what} should be a numeric array, got {describe(value)} that is not "
                 "a rectangular array (rows of different lengths?)"
             ) from error
         raise wrong from error
@@ -57,7 +57,9 @@ def as_array(value: Any, what: str = "value") -> np.ndarray:
         odd = [item for item in raw.flat if not isinstance(item, numbers.Real)]
         if odd:
             holding = f" holding {describe(odd[0])}" if raw.ndim else ""
-            raise AssertionError(f"{what} should be numbers, got {describe(value)}{holding}")
+            raise AssertionError(
+                f"{what} should be a numeric array, got {describe(value)}{holding}"
+            )
     elif raw.dtype.kind not in "biuf":  # strings, complex numbers, dates
         raise wrong
     return np.array(raw, dtype=np.float64)
