@@ -110,31 +110,32 @@ def make_variant(target: Path, layouts: dict) -> Path:
     return copy
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_spec_accepts_the_layout(variant, tmp_path):
-    solution = make_variant(tmp_path / "solution", VARIANTS[variant])
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "spec/test_rnn.py",
-            "spec/test_lstm.py",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:xdist",
-            "-rfEs",
-            "--tb=line",
-            "--solution",
-            str(solution),
-        ],
+def run_spec(solution: Path, *files: str) -> subprocess.CompletedProcess:
+    """`pytest FILES --solution=SOLUTION` in this process's environment, as a student runs it.
+    (With `--solution SOLUTION`, two words, pytest would take the folder for a test path and
+    load a conftest.py from it.)"""
+    options = ["-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-rfEs", "--tb=line"]
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *files, *options, f"--solution={solution}"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+def graded(solution: Path, rubric: str, folder: Path) -> dict:
+    """report.json of `python -m graders grade` with that rubric (the text of a rubric file)."""
+    out = folder / "out"
+    done = graders("grade", solution, "--rubric", write_rubric(folder, rubric), "--out", out)
+    assert done.returncode == 0, done.stderr
+    return load_report(out)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_spec_accepts_the_layout(variant, tmp_path):
+    solution = make_variant(tmp_path / "solution", VARIANTS[variant])
+    result = run_spec(solution, "spec/test_rnn.py", "spec/test_lstm.py")
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, f"{variant}: the spec rejects an allowed layout\n{result.stdout}"
     assert not re.search(r"skipped|deselected|error", summary), summary
@@ -178,14 +179,7 @@ def written_for_numpy_1_26(tmp_path_factory) -> Path:
 
 def test_code_written_for_numpy_1_26_passes_in_process(written_for_numpy_1_26):
     files = ["spec/test_batchnorm.py", "spec/test_neural_network.py", "spec/test_dropout.py"]
-    options = ["-q", "-p", "no:xdist", "-p", "no:cacheprovider"]
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", *files, *options, f"--solution={written_for_numpy_1_26}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_spec(written_for_numpy_1_26, *files)
     assert done.returncode == 0, done.stdout[-3000:]
 
 
@@ -194,8 +188,5 @@ def test_code_written_for_numpy_1_26_gets_full_marks_from_the_graders(
     written_for_numpy_1_26, tmp_path
 ):
     sections = "".join(f"{name} = {points:g}\n" for name, points in NUMPY_1_26_SECTIONS.items())
-    rubric = write_rubric(tmp_path, f"[exercise]\n{sections}")
-    out = tmp_path / "out"
-    done = graders("grade", written_for_numpy_1_26, "--rubric", rubric, "--out", out, "--quiet")
-    assert done.returncode == 0, done.stderr
-    assert earned(load_report(out)) == NUMPY_1_26_SECTIONS, (out / "report.md").read_text()
+    report = graded(written_for_numpy_1_26, f"[exercise]\n{sections}", tmp_path)
+    assert earned(report) == NUMPY_1_26_SECTIONS, report["tests"]

@@ -10,8 +10,6 @@ NeuralNetwork.py, the virtualenv's `colorsys.py` or `logging.py` would shadow th
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,8 @@ import pytest
 from graders import intake
 from spec.support import layout
 from tests.mutants import copy_of_solution, edit
-from tests.test_graders import earned, graders, load_report, write_rubric
+from tests.test_conventions import graded, run_spec
+from tests.test_graders import earned
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solution"
@@ -229,14 +228,7 @@ SECTIONS = ["TanH", "Sigmoid", "Dropout", "ReLU", "Conv"]
 
 @pytest.mark.timeout(600)
 def test_a_submission_with_committed_virtualenvs_passes_in_process(student):
-    files = [f"spec/test_{section.lower()}.py" for section in SECTIONS]
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", *files, "-q", "-p", "no:xdist", f"--solution={student}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_spec(student, *(f"spec/test_{section.lower()}.py" for section in SECTIONS))
     assert done.returncode == 0, done.stdout[-3000:]
 
 
@@ -244,13 +236,10 @@ def test_a_submission_with_committed_virtualenvs_passes_in_process(student):
 def test_a_submission_with_committed_virtualenvs_gets_full_marks_from_the_graders(
     student, tmp_path
 ):
-    rubric = write_rubric(
-        tmp_path,
-        "[exercise]\nTanH = 2.5\nSigmoid = 2.5\nDropout = 5\n[foundation]\nReLU = 0\nConv = 0\n",
+    rubric = (
+        "[exercise]\nTanH = 2.5\nSigmoid = 2.5\nDropout = 5\n[foundation]\nReLU = 0\nConv = 0\n"
     )
-    done = graders("grade", student, "--rubric", rubric, "--out", tmp_path / "out", "--quiet")
-    assert done.returncode == 0, done.stderr
-    report = load_report(tmp_path / "out")
+    report = graded(student, rubric, tmp_path)
     assert earned(report) == {"TanH": 2.5, "Sigmoid": 2.5, "Dropout": 5.0, "ReLU": 0.0, "Conv": 0.0}
     results = report["extra_data"]["results"]
     assert all(results[section].endswith("passed") for section in SECTIONS), results
