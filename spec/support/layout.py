@@ -17,9 +17,11 @@ what is graded into the contract's layout, and nothing else:
 Which imported module is the student's own: a module of the standard library, or NumPy, is
 never taken from a submission, even if a file of that name sits beside the importing module (the
 harness and the submission run on the real ones; a `logging.py` copied beside `NeuralNetwork.py`
-would break SciPy). A module installed in the grading environment under another name (SciPy,
-matplotlib, ...) is taken from the submission only where the import itself finds it: beside
-the importing module or in the package it names, as on the student's machine. Nothing is ever
+would break SciPy). A student's module named like a package installed in the grading
+environment (SciPy, matplotlib, ...) is taken only where the import itself finds it, beside the
+importing module or in a folder above it, as on the student's machine; never a file of that
+name found elsewhere in the tree. Every other module is looked for there first, then by its
+name anywhere in the tree (a flat zip has no folders). Nothing is ever
 taken from an interpreter's environment (`site-packages`, a folder with `pyvenv.cfg`), from
 hidden folders, or named `conftest.py` or `sitecustomize.py`; only `.py` files are copied.
 """
@@ -82,10 +84,11 @@ SUPPLIED_FROM_HARNESS = ["Layers/Helpers.py"]
 
 PREFIX = "src_to_implement"  # real submissions import `src_to_implement.Layers.Base`
 
-# Folders of the arranged layout that are on sys.path (see `import_roots`).
-ROOTS = (PurePosixPath("."), *(PurePosixPath(package) for package in PACKAGES))
+# The folders of the arranged layout that go on sys.path, in that order.
+TOP = PurePosixPath(".")
+ROOTS = (*(PurePosixPath(package) for package in PACKAGES), TOP)
 
-# Never looked into: caches, editors' and version control's folders, interpreters' environments.
+# Never looked into (nor any hidden folder): caches, archivers' debris, interpreters' environments.
 IGNORED_FOLDERS = {"__pycache__", "__MACOSX", "venv", "site-packages", "dist-packages"}
 ENVIRONMENT_MARKERS = ("pyvenv.cfg", "conda-meta")  # a folder holding one is an environment
 # Run by their name alone (by pytest, by the interpreter at start-up): never copied.
@@ -253,7 +256,7 @@ def resolve(
         found = next(filter(None, (tree.in_folder(f, parts) for f in importer.parents)), None)
         if found is None and guess and not installed(parts[0]):
             found = tree.by_name(parts[-1])
-        anchor = place.parent if place.parent in ROOTS and parts[0] not in PACKAGES else ROOTS[0]
+        anchor = place.parent if place.parent in ROOTS and parts[0] not in PACKAGES else TOP
     else:
         if level - 1 > len(place.parent.parts):
             return None  # above the top: the import fails on its own
@@ -335,7 +338,7 @@ def arranged(folder: Path) -> Path:
 
 def import_roots(folder: Path) -> list[Path]:
     """`from Layers.Base import ...` needs the top; `from Base import ...` needs the package."""
-    return [folder / package for package in PACKAGES] + [folder]
+    return [folder / root for root in ROOTS]
 
 
 def restore_numpy_aliases() -> None:
