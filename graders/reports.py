@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from graders.scoring import Report, SectionScore
@@ -96,16 +97,20 @@ def summary(report: Report) -> str:
 # -- terminal ---------------------------------------------------------------------------------
 
 
+# Every text is escaped before rich sees it: a message shows `[x_t, h_{t-1}, 1]`, which rich
+# would take for markup and drop, and a submission's name is the student's to choose.
+
+
 def table(report: Report) -> Table:
     grid = Table(
-        title=f"Exercise 3: {report.submission}",
-        caption=f"scoring: {report.rubric.scoring}",
+        title=f"Exercise 3: {escape(report.submission)}",
+        caption=f"scoring: {escape(report.rubric.scoring)}",
         show_footer=True,
     )
     for index, (column, total) in enumerate(zip(COLUMNS, total_row(report), strict=True)):
         grid.add_column(column, footer=total, justify="right" if index >= 2 else "left")
     for section in report.sections:
-        cells = row(report, section)
+        cells = [escape(cell) for cell in row(report, section)]
         style = {"passed": "green", "partial": "yellow", "absent": "dim"}.get(section.status, "red")
         cells[1] = f"[{style}]{cells[1]}[/]"
         grid.add_row(*cells)
@@ -132,12 +137,14 @@ def show(report: Report, console: Console) -> None:
     if report.confinement:
         console.print(f"Grading {confinement_line(report.confinement)}", highlight=False)
     if report.problem:
-        console.print(f"[red]Not graded:[/] {report.problem}")
+        console.print(f"[red]Not graded:[/] {escape(report.problem)}", highlight=False)
     for note in report.notes:
-        console.print(f"Note: {note}")
+        console.print(f"Note: {escape(note)}", highlight=False)
     for section in report.sections:
         for line in failure_lines(section):
-            console.print(f"[red]✗[/] {section.section.name}: {line}", highlight=False)
+            console.print(
+                f"[red]✗[/] {escape(section.section.name)}: {escape(line)}", highlight=False
+            )
 
 
 # -- files ------------------------------------------------------------------------------------

@@ -9,8 +9,10 @@ products: `grad_x` is the gradient of sum(output * error) w.r.t. x, which is wha
 
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 
@@ -28,7 +30,7 @@ class Case:
     about: str  # how the arrays were made
     tolerance: str  # name of a constant in spec/support/golden.py
     meanings: dict[str, str]  # key -> what it holds
-    arrays: dict[str, np.ndarray]
+    arrays: dict[str, npt.NDArray[Any]]
 
 
 def rng_for(name):

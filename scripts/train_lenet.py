@@ -233,8 +233,8 @@ def one_hot(labels):
 def import_solution(folder):
     """NeuralNetwork and Models.LeNet of a solution folder, however the student laid it out.
 
-    The spec's layout module (what the graders use) copies a folder that is not in the
-    contract's layout into it, and makes every import style of real submissions work.
+    The spec's layout module (what the graders use) copies the folder into the contract's
+    layout, and makes every import style of real submissions work.
     """
     sys.path.insert(0, str(REPO))
     from spec.support import layout

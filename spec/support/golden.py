@@ -1,9 +1,11 @@
 """Golden arrays from the PyTorch oracle (reference_data/, see its README.md for every key).
 
     case = golden.load("conv_2d_stride2")
-    np.testing.assert_allclose(layer.forward(case["input"]), case["output"], **golden.EXACT)
+    assert_close(layer.forward(case["input"]), case["output"], **golden.EXACT, what="forward")
 
 Reading them needs NumPy only; scripts/make_reference_data.py (with torch) writes them.
+The tolerances below are for float64 results; `assert_close` widens them to float32 precision
+for a float32 result (checks.py).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 
 REFERENCE_DATA = Path(__file__).resolve().parents[2] / "reference_data"
 
-# Keyword arguments for np.testing.assert_allclose. rtol carries the check; atol only keeps
+# Keyword arguments for checks.assert_close. rtol carries the check; atol only keeps
 # entries that cancel to about zero (gradient sums) from failing on rounding noise.
 
 # Same formula in float64, only the order of floating-point operations differs: rounding

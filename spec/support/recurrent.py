@@ -29,7 +29,7 @@ from hypothesis import Phase
 from hypothesis import strategies as st
 
 from spec.support import golden
-from spec.support.checks import as_array, assert_close
+from spec.support.checks import as_array, assert_close, assert_shape
 from spec.support.numeric import numerical_gradient
 
 GATES = ("f", "i", "c~", "o")
@@ -279,7 +279,7 @@ def detect(sub, kind: str):
 
 def loss(layer, inputs, error) -> float:
     """sum(y * E): its gradient with respect to the output is exactly E."""
-    return float(np.sum(as_array(layer.forward(inputs)) * error))
+    return float(np.sum(assert_shape(layer.forward(inputs), np.shape(error), "forward") * error))
 
 
 def input_gradient(layer, inputs, error) -> np.ndarray:
@@ -305,9 +305,13 @@ def weights_gradient(layer, inputs, error) -> np.ndarray:
 def in_weights_shape(gradient, shape: tuple, what: str) -> np.ndarray:
     """`gradient_weights` in the shape of `weights` (either orientation is allowed for it)."""
     gradient, shape = as_array(gradient, what), tuple(shape)
-    if gradient.shape != shape and gradient.T.shape == shape:
+    if gradient.shape == shape:
+        return gradient
+    if gradient.T.shape == shape:
         return gradient.T
-    return gradient
+    raise AssertionError(
+        f"{what} has shape {gradient.shape}, expected {shape} (that of weights) or its transpose"
+    )
 
 
 # -- checks shared by the RNN and LSTM sections ------------------------------------------------
@@ -374,7 +378,8 @@ def check_sgd_updates_output_layer(sub, kind, sizes, weights, inputs, error, lea
     output_layer = constant_output_layer(*sizes[1:])
     before = unroll(kind, weights, output_layer, inputs)
     output_layer -= learning_rate * output_layer_gradient(before, error)
-    updated = layout.to_canonical(as_array(layer.weights, f"{kind} weights"))
+    shape = layout.to_submission(weights).shape
+    updated = layout.to_canonical(assert_shape(layer.weights, shape, f"{kind} weights"))
     expected = unroll(kind, updated, output_layer, inputs).outputs
     assert_close(layer.forward(inputs), expected, **EXACT, what="forward after one update")
 

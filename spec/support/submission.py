@@ -170,11 +170,18 @@ class Submission:
     def seed(self, value: int) -> None:
         self._backend.seed(value)
 
-    def type_name(self, ref: Ref) -> str:
-        return self._backend.type_name(ref)
+    def type_name(self, value: Any) -> str:
+        """The class name of an object of the submission; for plain data read from it (None, a
+        number, an array), the name of that: what a test says it got instead."""
+        if isinstance(value, Ref):
+            return self._backend.type_name(value)
+        return "None" if value is None else type(value).__name__
 
-    def same(self, a: Ref, b: Ref) -> bool:
-        return self._backend.same(a, b)
+    def same(self, a: Any, b: Any) -> bool:
+        """Whether a and b are one object of the submission. Plain data is copied when it is
+        read, so it is never the same object as anything (an attribute left None is not the
+        optimizer that was set)."""
+        return isinstance(a, Ref) and isinstance(b, Ref) and self._backend.same(a, b)
 
     def scratch(self, name: str) -> str:
         """A path where the submission may write a file (e.g. a pickled network)."""
