@@ -1,7 +1,8 @@
 """Fixtures every spec module shares.
 
-The submission under test is the fixture `sub`. Choose it with `pytest spec --solution PATH`
-or the environment variable DL_SOLUTION; the default is the harness's bundled `solution/`.
+The submission under test is the fixture `sub`. Choose it with `pytest spec --solution=PATH`
+(a folder or the course's flat zip, taken in as the graders take it: graders/intake.py) or the
+environment variable DL_SOLUTION; the default is the harness's bundled `solution/`.
 `--isolated` (or DL_ISOLATED=1) runs it in a child process the kernel confines, a fresh one per
 test module, as the graders always do; without it, it runs in this process (fast, for students).
 Each module marks its tests with the exercise section they belong to
@@ -12,17 +13,21 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+from graders import intake
 from spec.support import calibration
-from spec.support.confinement import LAYERS, Limits, policy
+from spec.support.confinement import LAYERS, Limits, policy, view
 from spec.support.isolated import CONFINEMENT, HarnessError, Isolated
 from spec.support.submission import Submission, open_in_process
 
 BUNDLED_SOLUTION = Path(__file__).resolve().parents[1] / "solution"
+SOLUTION = pytest.StashKey[Path]()  # the submission, arranged
 
 # A grade must be reproducible: hypothesis draws the same examples on every run.
 settings.register_profile(
@@ -79,11 +84,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Refuse a command line that cannot work with one line, before any test runs."""
     config.addinivalue_line("markers", "section(name): the exercise section a test belongs to")
     try:
-        policy.parse(config.option.accept_missing)
+        accepted = policy.parse(config.option.accept_missing)
     except ValueError as error:
         raise pytest.UsageError(f"--accept-missing: {error}") from None
+    config.stash[SOLUTION] = taken_in(config)
+    if config.option.isolated:
+        readable = view.readable(config.stash[SOLUTION], [BUNDLED_SOLUTION.parent])
+        try:
+            policy.require(policy.available(readable), accepted)
+        except policy.ConfinementMissing as missing:
+            raise pytest.UsageError(str(missing)) from None
+
+
+def taken_in(config: pytest.Config) -> Path:
+    """--solution as the graders take it: a folder, or a (flat) zip of one."""
+    path = Path(config.option.solution).expanduser()
+    if not path.exists():
+        raise pytest.UsageError(f"--solution: {path} does not exist (give a folder or a .zip)")
+    workdir = Path(tempfile.mkdtemp(prefix="dl-solution-"))
+    config.add_cleanup(lambda: shutil.rmtree(workdir, ignore_errors=True))
+    try:
+        folder, _ = intake.prepare(path, workdir)
+    except intake.UngradableError as problem:
+        raise pytest.UsageError(f"--solution: {problem}") from None
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -96,12 +123,12 @@ def sub(request: pytest.FixtureRequest):
             "accepted_missing": [],
             "trusted": True,
         }
-        yield open_in_process(options.solution)
+        yield open_in_process(request.config.stash[SOLUTION])
         return
     limits = Limits(call_seconds=options.call_timeout)
     try:
         backend = Isolated(
-            Path(options.solution),
+            request.config.stash[SOLUTION],
             limits,
             policy.parse(options.accept_missing),
             calibration.load(),

@@ -2,7 +2,9 @@
 
 Tests turn every value read from the submission into a plain NumPy array or Python number
 with `as_array`/`as_float`/`as_int`/`as_bool` before asserting, so an assertion never calls
-student code (no lying `__eq__` or `__array__` can pass a test).
+student code (no lying `__eq__` or `__array__` can pass a test). The helpers, and the way to
+the submission (submission.py, isolated.py), set `__tracebackhide__`: a failure shows the test's
+line and the message, not the harness's frames.
 """
 
 from spec.support.checks import (

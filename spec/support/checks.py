@@ -25,6 +25,7 @@ FLOAT32_RTOL = 1e-6  # the contract's float32 precision: about 8 units in the la
 
 def describe(value: Any) -> str:
     """A value of the submission as a message names it."""
+    __tracebackhide__ = True
     if isinstance(value, Ref):
         return f"an object ({value!r})"
     if value is None or isinstance(value, (bool, numbers.Number)):
@@ -41,6 +42,7 @@ def describe(value: Any) -> str:
 def as_array(value: Any, what: str = "value") -> np.ndarray:
     """A float64 copy of numbers read from the submission: an array, a number, or nested lists
     of numbers."""
+    __tracebackhide__ = True
     wrong = AssertionError(f"{what} should be a numeric array, got {describe(value)}")
     if isinstance(value, Ref):
         raise wrong
@@ -66,6 +68,7 @@ def as_array(value: Any, what: str = "value") -> np.ndarray:
 
 
 def as_float(value: Any, what: str = "value") -> float:
+    __tracebackhide__ = True
     array = as_array(value, what)
     if array.size != 1:
         raise AssertionError(f"{what} should be a single number, got shape {array.shape}")
@@ -73,6 +76,7 @@ def as_float(value: Any, what: str = "value") -> float:
 
 
 def as_int(value: Any, what: str = "value") -> int:
+    __tracebackhide__ = True
     number = as_float(value, what)
     if not np.isfinite(number) or number != int(number):
         raise AssertionError(f"{what} should be a whole number, got {number}")
@@ -80,6 +84,7 @@ def as_int(value: Any, what: str = "value") -> int:
 
 
 def as_bool(value: Any, what: str = "value") -> bool:
+    __tracebackhide__ = True
     if isinstance(value, (bool, np.bool_)) or (
         isinstance(value, numbers.Integral) and value in (0, 1)
     ):
@@ -88,6 +93,7 @@ def as_bool(value: Any, what: str = "value") -> bool:
 
 
 def assert_shape(actual: Any, expected: tuple, what: str = "output") -> np.ndarray:
+    __tracebackhide__ = True
     array = as_array(actual, what)
     if array.shape != tuple(expected):
         raise AssertionError(f"{what} has shape {array.shape}, expected {tuple(expected)}")
@@ -99,6 +105,7 @@ def precision_of(value: Any) -> str:
     or float16; else float32 when they are all exactly float32 values, not all whole numbers
     (NumPy scalars cross as Python numbers, and a test may have made them float64), else
     float64."""
+    __tracebackhide__ = True
     is_numpy = isinstance(value, (np.ndarray, np.generic))
     if is_numpy and value.dtype.kind == "f" and value.dtype.itemsize < 8:
         return str(value.dtype)
@@ -115,6 +122,7 @@ def precision_of(value: Any) -> str:
 
 def distinct(got: float, expected: float) -> tuple[str, str]:
     """The two numbers with as many digits as it takes to tell them apart (6 at least)."""
+    __tracebackhide__ = True
     for digits in range(6, 18):
         texts = f"{got:.{digits}g}", f"{expected:.{digits}g}"
         if texts[0] != texts[1]:
@@ -127,6 +135,7 @@ def assert_close(
 ) -> np.ndarray:
     """Elementwise |actual - expected| <= atol + rtol * |expected|, with a one-line reason;
     float32 results to float32 precision (see the module's docstring)."""
+    __tracebackhide__ = True
     expected = np.asarray(expected, dtype=np.float64)
     precision = precision_of(actual)
     array = assert_shape(actual, expected.shape, what)

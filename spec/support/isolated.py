@@ -532,6 +532,7 @@ class Isolated:
     # one request
     def request(self, op: str, context: str, label: str = "", **arguments: Any) -> Any:
         """Send a request to the test's worker; its plain reply, or a Ref labelled `label`."""
+        __tracebackhide__ = True
         worker = self.worker()
         if (worker.test_file, context) in self.hung:
             raise SubmissionTimedOut(self.hung[worker.test_file, context])
@@ -737,6 +738,7 @@ class Isolated:
         return layout.kind_of(self.folder, dotted)
 
     def module(self, dotted: str) -> Ref:
+        __tracebackhide__ = True
         worker = self.worker()
         if dotted not in worker.modules:
             sources = {}
@@ -759,6 +761,7 @@ class Isolated:
         return worker.modules[dotted]
 
     def getattr(self, ref: Ref, name: str) -> Any:
+        __tracebackhide__ = True
         label = f"{ref._label}.{name}"
         serial, handle = ref._handle
         worker = self.current
@@ -772,21 +775,25 @@ class Isolated:
         return self.request("getattr", f"reading {label}", label, target=ref, name=name)
 
     def setattr(self, ref: Ref, name: str, value: Any) -> None:
+        __tracebackhide__ = True
         self.request("setattr", f"setting {ref._label}.{name}", target=ref, name=name, value=value)
 
     def call(self, ref: Ref, args: tuple, kwargs: dict) -> Any:
+        __tracebackhide__ = True
         label = f"{ref._label}(...)"
         return self.request(
             "call", f"in {label}", label, target=ref, args=tuple(args), kwargs=dict(kwargs)
         )
 
     def len(self, ref: Ref) -> int:
+        __tracebackhide__ = True
         length = self.request("len", f"in len({ref._label})", target=ref)
         if type(length) is not int:
             raise SubmissionFailed(f"len({ref._label}) is not a number")
         return length
 
     def getitem(self, ref: Ref, key: Any) -> Any:
+        __tracebackhide__ = True
         label = f"{ref._label}[{key!r}]"
         return self.request("getitem", f"reading {label}", label, target=ref, key=key)
 
@@ -794,9 +801,11 @@ class Isolated:
         self.worker().seed = int(value)  # travels with the next request: saves a round trip
 
     def type_name(self, ref: Ref) -> str:
+        __tracebackhide__ = True
         return str(self.request("type_name", f"in type({ref._label})", target=ref))
 
     def same(self, a: Ref, b: Ref) -> bool:
+        __tracebackhide__ = True
         return (
             self.request("same", f"comparing {a._label} and {b._label}", first=a, second=b) is True
         )

@@ -25,6 +25,7 @@ def numerical_gradient(
     """d f / d x by central differences; `f` maps an array shaped like `x` to a number.
     A function computed in float32 fails with a message saying so, not with a wrong gradient
     (its rounding errors divided by the step are larger than the gradient)."""
+    __tracebackhide__ = True
     x = np.array(x, dtype=np.float64)
     gradient = np.empty_like(x)
     for index in np.ndindex(x.shape):
@@ -44,6 +45,7 @@ def rounded_to_float32(f: Callable[[np.ndarray], float], x: np.ndarray, gradient
     """Whether f's values are rounded to float32: a step of FLOAT32_PROBE along (up to three)
     coordinates with a clear gradient moves f by nothing like gradient * step, and by no more
     than a rounding step (a random f moves much more)."""
+    __tracebackhide__ = True
     base = float(f(x.copy()))
     scale = max(1.0, abs(base))
     clear = [index for index in np.ndindex(x.shape) if abs(gradient[index]) >= 1e-3 * scale]
@@ -62,4 +64,5 @@ def rounded_to_float32(f: Callable[[np.ndarray], float], x: np.ndarray, gradient
 def random_error(shape: tuple, seed: int) -> np.ndarray:
     """An error tensor E: the layer is checked as part of the loss sum(output * E), whose
     gradient with respect to the output is exactly E."""
+    __tracebackhide__ = True
     return np.random.default_rng(seed).standard_normal(shape)

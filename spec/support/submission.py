@@ -84,18 +84,23 @@ class Ref:
         object.__setattr__(self, "_label", label)
 
     def __getattr__(self, name: str) -> Any:
+        __tracebackhide__ = True
         return self._backend.getattr(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        __tracebackhide__ = True
         self._backend.setattr(self, name, value)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
         return self._backend.call(self, args, kwargs)
 
     def __len__(self) -> int:
+        __tracebackhide__ = True
         return self._backend.len(self)
 
     def __getitem__(self, key: Any) -> Any:
+        __tracebackhide__ = True
         return self._backend.getitem(self, key)
 
     def __iter__(self):
@@ -125,6 +130,7 @@ class Namespace:
         self._dotted = dotted
 
     def __getattr__(self, name: str) -> Any:
+        __tracebackhide__ = True
         if name.startswith("_"):
             raise AttributeError(name)
         return self._submission.module(f"{self._dotted}.{name}")
@@ -140,12 +146,14 @@ class Submission:
         self._backend = backend
 
     def __getattr__(self, name: str) -> Any:
+        __tracebackhide__ = True
         if name.startswith("_"):
             raise AttributeError(name)
         return self.module(name)
 
     def module(self, dotted: str) -> Any:
         """`Layers.Dropout` -> the module (a Ref); `Layers` -> a Namespace."""
+        __tracebackhide__ = True
         kind = self._backend.kind(dotted)
         if kind == "package":
             return Namespace(self, dotted)
@@ -211,6 +219,7 @@ class InProcess:
         return layout.kind_of(self.folder, dotted)
 
     def module(self, dotted: str) -> Ref:
+        __tracebackhide__ = True
         try:
             if not dotted.startswith((REFERENCE_PACKAGE, "spec.")):
                 layout.import_parent_package(self.folder, dotted)
@@ -242,19 +251,24 @@ class InProcess:
         )
 
     def getattr(self, ref: Ref, name: str) -> Any:
+        __tracebackhide__ = True
         return self.wrap(getattr(ref._handle, name), f"{ref._label}.{name}")
 
     def setattr(self, ref: Ref, name: str, value: Any) -> None:
+        __tracebackhide__ = True
         setattr(ref._handle, name, self.unwrap(value))
 
     def call(self, ref: Ref, args: tuple, kwargs: dict) -> Any:
+        __tracebackhide__ = True
         result = ref._handle(*self.unwrap(args), **self.unwrap(kwargs))
         return self.wrap(result, f"{ref._label}(...)")
 
     def len(self, ref: Ref) -> int:
+        __tracebackhide__ = True
         return len(ref._handle)
 
     def getitem(self, ref: Ref, key: Any) -> Any:
+        __tracebackhide__ = True
         return self.wrap(ref._handle[self.unwrap(key)], f"{ref._label}[{key!r}]")
 
     # services

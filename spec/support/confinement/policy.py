@@ -89,5 +89,6 @@ def require(reasons: dict[str, str], accepted: frozenset[str]) -> None:
         "cannot confine the submission, missing:\n"
         + "\n".join(lines)
         + f"\nTo grade anyway, accept the risk: --accept-missing {names}"
-        " (or, for code you trust, --trust-submission: in-process, no confinement)"
+        " (or, for code you trust, grade it unconfined: the graders' --trust-submission,"
+        " pytest without --isolated)"
     )
