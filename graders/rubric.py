@@ -31,7 +31,7 @@ class Rubric:
     scoring: str = "proportional"
     hidden: tuple[str, ...] = ()
     release: bool = False
-    test_seconds: float = 60
+    test_seconds: float = 300
     run_seconds: float = 900
     digest: str = ""  # of the rubric file, so a changed rubric regrades a batch
 
@@ -74,7 +74,7 @@ def load(path: Path = DEFAULT) -> Rubric:
         scoring=data.get("scoring", "proportional"),
         hidden=tuple(data.get("hidden", ())),
         release=bool(data.get("release", False)),
-        test_seconds=float(limits.get("test_seconds", 60)),
+        test_seconds=float(limits.get("test_seconds", 300)),
         run_seconds=float(limits.get("run_seconds", 900)),
         digest=hashlib.sha256(text.encode()).hexdigest(),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -43,7 +44,7 @@ DROPOUT_BUG = mutants.named("dropout_without_inverse_scale")  # a bug real stude
 NOT_GRADED = {"TanH": 0.0, "Sigmoid": 0.0, "Dropout": 0.0, "LeNet": 0.0}
 
 
-def graders(*args: object) -> subprocess.CompletedProcess:
+def graders(*args: object, **environment: str) -> subprocess.CompletedProcess:
     """`python -m graders ...`, as an instructor runs it."""
     return subprocess.run(
         [sys.executable, "-m", "graders", *map(str, args)],
@@ -51,6 +52,7 @@ def graders(*args: object) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=900,
+        env={**os.environ, **environment},
     )
 
 
@@ -267,6 +269,7 @@ def test_a_run_over_its_wall_clock_limit_is_stopped_and_still_reported(tmp_path)
         rubric_file,
         "--out",
         tmp_path / "out",
+        DL_CALL_TIMEOUT="600",  # the call's own limit would stop it first
     )
     assert done.returncode == 0, done.stderr
     assert load_report(tmp_path / "out")["score"] <= 0.63
