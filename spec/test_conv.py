@@ -6,7 +6,8 @@ num_kernels)`, a trainable layer. `convolution_shape` is `(c, m)` for 1-D input 
 tuple/list (the same stride on every axis) or one int per spatial axis.
 
 `forward` cross-correlates the input with each of the `num_kernels` kernels over all channels,
-with "same" zero padding (an odd kernel of size m pads (m - 1) / 2 on both sides), adds the
+with "same" zero padding (an odd kernel of size m pads (m - 1) / 2 on both sides; an even one
+pads m - 1 in all, split between the sides as you choose), adds the
 kernel's bias, and keeps every stride-th position: the output has shape
 `(b, num_kernels, ceil(y / stride_y)[, ceil(x / stride_x)])`. `weights` has shape
 `(num_kernels, *convolution_shape)` and `bias` shape `(num_kernels,)`. `backward(error)` stores
@@ -126,7 +127,9 @@ def recording(sub):
 def test_is_trainable(sub):
     """Conv has parameters to learn: trainable is True."""
     layer = sub.Layers.Conv.Conv((1, 1), (3, 5, 5), 4)
-    assert as_bool(layer.trainable, "Conv(...).trainable") is True
+    assert as_bool(layer.trainable, "Conv(...).trainable") is True, (
+        "Conv(...).trainable should be True"
+    )
 
 
 @pytest.mark.parametrize(("convolution_shape", "num_kernels"), [((3, 5, 3), 4), ((2, 3), 5)])
@@ -248,6 +251,26 @@ def test_backward_stores_the_weights_gradient(sub, problem):
     numeric = numerical_gradient(loss, weights)
     what = f"gradient_weights, {described(x, weights, stride)}"
     assert_close(analytic, numeric, **NUMERIC, what=what)
+
+
+@settings(max_examples=12)
+@given(problem=st.one_of(problems(1, (2, 4)), problems(2, (2, 4))))
+def test_backward_is_the_gradient_for_even_kernels(sub, problem):
+    """With even kernel sizes (2 or 4, padded unevenly), backward and gradient_weights are the
+    gradients of your own forward (finite differences), whichever side gets the extra padding."""
+    x, weights, _, stride, _ = problem
+    layer, analytic, error = after_backward(sub, problem)
+    what = described(x, weights, stride)
+    gradient_weights = as_array(layer.gradient_weights, "gradient_weights")
+    numeric = numerical_gradient(lambda z: np.sum(as_array(layer.forward(z)) * error), x)
+    assert_close(analytic, numeric, **NUMERIC, what=f"backward, {what}")
+
+    def loss(w):
+        layer.weights = w
+        return np.sum(as_array(layer.forward(x)) * error)
+
+    numeric = numerical_gradient(loss, weights)
+    assert_close(gradient_weights, numeric, **NUMERIC, what=f"gradient_weights, {what}")
 
 
 @settings(max_examples=12)

@@ -62,13 +62,17 @@ def random_layer(sub, sizes=SIZES, seed=0):
 def test_is_trainable(sub):
     """RNN is a trainable layer."""
     layer = sub.Layers.RNN.RNN(*SIZES)
-    assert as_bool(layer.trainable, "RNN(...).trainable") is True
+    assert as_bool(layer.trainable, "RNN(...).trainable") is True, (
+        "RNN(...).trainable should be True"
+    )
 
 
 def test_memorize_defaults_to_false(sub):
     """`memorize` is False on a new layer."""
     layer = sub.Layers.RNN.RNN(*SIZES)
-    assert as_bool(layer.memorize, "RNN(...).memorize") is False
+    assert as_bool(layer.memorize, "RNN(...).memorize") is False, (
+        "RNN(...).memorize should start False"
+    )
 
 
 def test_weights_have_the_hidden_layers_shape(sub):
@@ -226,6 +230,29 @@ def test_optimizer_updates_the_output_layer(sub):
     error = random_error((4, SIZES[2]), 2)
     recurrent.check_sgd_updates_output_layer(
         sub, KIND, SIZES, weights, inputs, error, learning_rate=0.5
+    )
+
+
+def test_each_fully_connected_part_keeps_its_own_optimizer_state(sub):
+    """W_h and W_y each get their own copy of the optimizer: with momentum, each follows its own
+    velocity over several steps."""
+    weights = hidden_weights(SIZES, 1)
+    steps = [
+        (sequence(4, SIZES[0], 10 + step), random_error((4, SIZES[2]), 20 + step))
+        for step in range(3)
+    ]
+    recurrent.check_momentum_per_part(
+        sub, KIND, SIZES, weights, steps, learning_rate=0.1, momentum=0.9
+    )
+
+
+def test_regularized_optimizer_shrinks_the_weights_once(sub):
+    """With an optimizer that has a regularizer, gradient_weights stays the loss's gradient and
+    calculate_update alone shrinks the weights: adding the regularizer's gradient as well would
+    shrink them twice."""
+    weights, inputs = hidden_weights(SIZES, 1), sequence(4, SIZES[0], 1)
+    recurrent.check_regularizer_applied_once(
+        sub, KIND, SIZES, weights, inputs, random_error((4, SIZES[2]), 2)
     )
 
 
