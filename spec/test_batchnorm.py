@@ -433,7 +433,7 @@ def test_gamma_and_beta_keep_separate_optimizer_state(sub, shape):
                 expected,
                 rtol=1e-9,
                 atol=1e-12,
-                what=f"{name} after momentum step {step}",
+                what=f"BatchNormalization.{name} after momentum step {step}",
             )
 
 

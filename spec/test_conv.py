@@ -359,6 +359,27 @@ def test_weights_and_bias_keep_separate_optimizer_state(sub, dims):
         assert_close(layer.bias, bias, **EXACT, what=f"bias after momentum step {step}")
 
 
+def test_regularized_optimizer_shrinks_the_weights_once(sub):
+    """With an optimizer that has a regularizer, gradient_weights stays the loss's gradient and
+    calculate_update alone shrinks the kernels: adding the regularizer's gradient to
+    gradient_weights as well would shrink them twice."""
+    rng = np.random.default_rng(9)
+    weights, bias = rng.normal(size=(2, 2, 3, 3)), rng.normal(size=2)
+    x, error = rng.normal(size=(2, 2, 4, 5)), rng.normal(size=(2, 2, 4, 5))
+    optimizer = sub.reference.Optimization.Optimizers.Sgd(0.5)
+    optimizer.add_regularizer(sub.reference.Optimization.Constraints.L2_Regularizer(0.1))
+    layer = conv_with(sub, (1, 1), weights, bias)
+    layer.optimizer = optimizer
+    layer.forward(x)
+    layer.backward(error)
+    gradient = kernel_gradient(x, error, weights.shape, (1, 1))
+    what = "Conv.gradient_weights with an L2-regularized optimizer"
+    assert_close(layer.gradient_weights, gradient, **EXACT, what=what)
+    expected = weights - 0.5 * 0.1 * weights - 0.5 * gradient
+    what = "Conv.weights after backward with Sgd(0.5) and L2_Regularizer(0.1)"
+    assert_close(layer.weights, expected, **EXACT, what=what)
+
+
 # -- golden arrays ----------------------------------------------------------------------------
 
 

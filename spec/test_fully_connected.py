@@ -209,8 +209,8 @@ def test_regularized_optimizer_shrinks_the_weights_once(sub):
     layer.forward(x)
     layer.backward(error)
     gradient = np.hstack([x, np.ones((3, 1))]).T @ error
-    what = "gradient_weights with an L2-regularized optimizer"
+    what = "FullyConnected.gradient_weights with an L2-regularized optimizer"
     assert_close(layer.gradient_weights, gradient, **EXACT, what=what)
     expected = weights - 0.5 * 0.1 * weights - 0.5 * gradient
-    what = "weights after backward with Sgd(0.5) and L2_Regularizer(0.1)"
+    what = "FullyConnected.weights after backward with Sgd(0.5) and L2_Regularizer(0.1)"
     assert_close(layer.weights, expected, **EXACT, what=what)

@@ -12,35 +12,39 @@ from __future__ import annotations
 import shutil
 import tomllib
 from pathlib import Path
+from typing import Any
+
+Entry = dict[str, Any]  # a mutant's values are strings; a benign variant's `edit` is a list
 
 BANK = Path(__file__).parent
 SOLUTION = BANK.parents[1] / "solution"
 
 
-def entries(kind: str) -> list[dict]:
+def entries(kind: str) -> list[Entry]:
     """Every entry of a kind ("mutant" or "benign"), bank by bank in file-name order."""
-    found: list[dict] = []
+    found: list[Entry] = []
     for path in sorted(BANK.glob("*.toml")):
         found += tomllib.loads(path.read_text()).get(kind, [])
     return found
 
 
-def load() -> list[dict[str, str]]:
+def load() -> list[Entry]:
     """Every mutant."""
     return entries("mutant")
 
 
-def benign() -> list[dict]:
+def benign() -> list[Entry]:
     """Every benign variant."""
     return entries("benign")
 
 
-def edits(entry: dict) -> list[dict[str, str]]:
+def edits(entry: Entry) -> list[Entry]:
     """The find/replace edits of a mutant (one) or of a benign variant (its list)."""
-    return entry.get("edit", [entry])
+    changes: list[Entry] = entry.get("edit", [entry])
+    return changes
 
 
-def named(name: str) -> dict:
+def named(name: str) -> Entry:
     for entry in load() + benign():
         if entry["name"] == name:
             return entry
@@ -60,7 +64,7 @@ def edit(path: Path, find: str, replacement: str) -> None:
     path.write_text(text.replace(find, replacement))
 
 
-def apply(entry: dict, solution: Path) -> Path:
+def apply(entry: Entry, solution: Path) -> Path:
     """Write a mutant's bug, or a benign variant's edits, into the copy of the solution at
     `solution`."""
     for change in edits(entry):
