@@ -310,7 +310,7 @@ def test_test_runs_every_layer_in_the_test_phase(sub, kit):
     net.test(iris()[0][:5])
     for k in (0, 2, 4):
         seen = list(net.layers[k].phases_seen)
-        assert seen == [True], f"layer {k} ran in the phases {seen} during test(), not [True]"
+        assert seen and all(seen), f"layer {k} ran with testing_phase {seen} during test()"
     assert_phases(net, True, "after test()")
 
 
@@ -319,11 +319,12 @@ def test_train_runs_every_layer_in_the_training_phase(sub, kit):
     """train(iterations) sets every layer's testing_phase to False, even after a test."""
     net = watched_classifier(sub, kit)
     net.test(iris()[0][:5])
+    during_test = len(net.layers[0].phases_seen)
     net.train(2)
     for k in (0, 2, 4):
-        seen = list(net.layers[k].phases_seen)[1:]
-        assert seen == [False, False], (
-            f"layer {k} ran in the phases {seen} during train(2) after test(), not [False, False]"
+        seen = list(net.layers[k].phases_seen)[during_test:]
+        assert seen and not any(seen), (
+            f"layer {k} ran with testing_phase {seen} during train(2) after test()"
         )
     assert_phases(net, False, "after train()")
 
