@@ -87,3 +87,16 @@ class RandomUniform:
 
     def initialize(self, weights_shape, fan_in, fan_out):
         return self.rng.uniform(self.low, self.high, tuple(np.atleast_1d(weights_shape)))
+
+
+class FloatingPointWatch:
+    """Calls a method of a layer with NumPy's floating-point errors raised instead of warned
+    about, so an overflow inside the call is seen in whichever process the layer lives in.
+    `call` returns (output, None), or (None, what NumPy reported)."""
+
+    def call(self, target, method, *args):
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            try:
+                return getattr(target, method)(*args), None
+            except FloatingPointError as error:
+                return None, str(error)

@@ -1,19 +1,22 @@
 """BatchNorm: normalizing every channel by its batch statistics.
 
 Requirement (exercise 3, regularization): implement
-`Layers.BatchNormalization.BatchNormalization(channels)`, a trainable layer. Its `weights`
-(gamma, one per channel) start as ones and its `bias` (beta) as zeros, and `initialize` leaves
-them so whatever initializers it is given. The input is a batch of vectors `(b, channels)` or
-of images `(b, channels, y, x)`; an image is normalized per channel over the batch and both
-spatial axes. `reformat(tensor)` turns an image tensor `(b, c, y, x)` into `(b*y*x, c)`, one
-row per pixel, and a 2-D tensor back into the shape of the last forward input.
+`Layers.BatchNormalization.BatchNormalization(channels)`, a trainable layer that starts in the
+training phase. Its `weights` (gamma, one per channel) are ones and its `bias` (beta) zeros,
+made at construction, in `initialize` (which leaves them so whatever initializers it is given)
+or in the first `forward`; the tests call `initialize` first, as a network does. The input is a
+batch of vectors `(b, channels)` or of images `(b, channels, y, x)`; an image is normalized per
+channel over the batch and both spatial axes. `reformat(tensor)` turns an image tensor
+`(b, c, y, x)` into `(b*y*x, c)`, one row per pixel, and a 2-D tensor back into the shape of the
+last forward input.
 
 In the training phase `forward` normalizes with the batch mean and (biased) batch variance,
 `gamma * (x - mean) / sqrt(var + eps) + beta` with an epsilon below 1e-10, and keeps moving
 averages of both: `mu = alpha * mu + (1 - alpha) * mu_batch` with alpha = 0.8, the first
 batch initializing them. The test phase normalizes with the moving averages instead.
 `backward(error)` returns the gradient with respect to the input, stores `gradient_weights`
-(gamma) and `gradient_bias` (beta), and updates both with the layer's `optimizer` if one is set.
+(gamma) and `gradient_bias` (beta), and updates both with the layer's `optimizer` if one is set,
+each with its own copy of it (momentum and Adam keep state per tensor).
 """
 
 import numpy as np
@@ -23,13 +26,13 @@ from hypothesis import strategies as st
 
 from spec.support import (
     as_array,
-    as_bool,
     assert_close,
     assert_shape,
     golden,
     numerical_gradient,
     random_error,
 )
+from spec.support.protocol import assert_starts_in_training_phase, in_training_phase, is_trainable
 
 pytestmark = pytest.mark.section("BatchNorm")
 
@@ -104,10 +107,40 @@ def channel_vector(value, channels, what):
     return array.reshape(channels)
 
 
+def new_layer(sub, channels):
+    """BatchNormalization(channels) as a network prepares it: initialized (with initializers
+    that give the identity, so that only test_initialize_keeps_the_identity depends on what
+    initialize does with them), in the training phase."""
+    layer = sub.Layers.BatchNormalization.BatchNormalization(channels)
+    layer.initialize(sub.probes.Constant(1.0), sub.probes.Constant(0.0))
+    return in_training_phase(layer)
+
+
+def parameter(layer, name):
+    """weights or bias as the layer holds it, None if it has not made it yet."""
+    try:
+        value = getattr(layer, name)
+    except AttributeError:
+        return None
+    return None if value is None else as_array(value, name)
+
+
+def made_parameters(layer, channels):
+    """gamma and beta as (c,) vectors; a layer that makes them in its first forward gets one."""
+    if parameter(layer, "weights") is None or parameter(layer, "bias") is None:
+        layer.forward(channel_data((6, channels), 0))
+    return (
+        channel_vector(parameter(layer, "weights"), channels, "weights"),
+        channel_vector(parameter(layer, "bias"), channels, "bias"),
+    )
+
+
 def set_parameters(layer, gamma, beta):
-    """Assign gamma and beta in whatever (c,)-sized shape the layer keeps them."""
-    layer.weights = gamma.reshape(as_array(layer.weights, "weights").shape)
-    layer.bias = beta.reshape(as_array(layer.bias, "bias").shape)
+    """Assign gamma and beta in whatever (c,)-sized shape the layer keeps them ((c,) if it has
+    not made them yet)."""
+    for name, values in (("weights", gamma), ("bias", beta)):
+        current = parameter(layer, name)
+        setattr(layer, name, values if current is None else values.reshape(current.shape))
 
 
 def random_parameters(channels, seed):
@@ -119,33 +152,35 @@ def random_parameters(channels, seed):
 
 
 def test_is_trainable(sub):
-    """BatchNormalization is trainable and starts in the training phase."""
+    """BatchNormalization is trainable."""
     layer = sub.Layers.BatchNormalization.BatchNormalization(3)
-    assert as_bool(layer.trainable, "BatchNormalization(3).trainable") is True
-    assert as_bool(layer.testing_phase, "BatchNormalization(3).testing_phase") is False
+    assert is_trainable(layer, "BatchNormalization(3)"), (
+        "BatchNormalization(3).trainable should be True"
+    )
+
+
+def test_starts_in_the_training_phase(sub):
+    """A new BatchNormalization is in the training phase: testing_phase is False."""
+    layer = sub.Layers.BatchNormalization.BatchNormalization(3)
+    assert_starts_in_training_phase(sub, layer, "BatchNormalization(3)")
 
 
 def test_parameters_start_as_the_identity(sub):
-    """After construction weights (gamma) are ones and bias (beta) zeros, one per channel."""
-    layer = sub.Layers.BatchNormalization.BatchNormalization(3)
-    assert_close(channel_vector(layer.weights, 3, "weights"), np.ones(3), what="weights (gamma)")
-    assert_close(channel_vector(layer.bias, 3, "bias"), np.zeros(3), what="bias (beta)")
+    """weights (gamma) are ones and bias (beta) zeros, one per channel, once the layer has made
+    them (at construction, in initialize or in the first forward)."""
+    gamma, beta = made_parameters(new_layer(sub, 3), 3)
+    assert_close(gamma, np.ones(3), what="weights (gamma)")
+    assert_close(beta, np.zeros(3), what="bias (beta)")
 
 
 def test_initialize_keeps_the_identity(sub):
     """initialize(...) leaves gamma ones and beta zeros whatever initializers it is given."""
     layer = sub.Layers.BatchNormalization.BatchNormalization(3)
     layer.initialize(sub.probes.Constant(3.0), sub.probes.Constant(3.0))
-    assert_close(
-        channel_vector(layer.weights, 3, "weights"),
-        np.ones(3),
-        what="weights (gamma) after initialize(Constant(3), Constant(3))",
-    )
-    assert_close(
-        channel_vector(layer.bias, 3, "bias"),
-        np.zeros(3),
-        what="bias (beta) after initialize(Constant(3), Constant(3))",
-    )
+    gamma, beta = made_parameters(in_training_phase(layer), 3)
+    what = "after initialize(Constant(3), Constant(3))"
+    assert_close(gamma, np.ones(3), what=f"weights (gamma) {what}")
+    assert_close(beta, np.zeros(3), what=f"bias (beta) {what}")
 
 
 # -- forward in the training phase ---------------------------------------------------------
@@ -157,7 +192,7 @@ def test_train_output_has_mean_0_and_variance_1_per_channel(sub, shape, seed):
     over the batch for vectors and over batch and space for images."""
     x = channel_data(shape, seed)
     output = assert_shape(
-        sub.Layers.BatchNormalization.BatchNormalization(shape[1]).forward(x),
+        new_layer(sub, shape[1]).forward(x),
         shape,
         "BatchNormalization forward",
     )
@@ -172,7 +207,7 @@ def test_gamma_scales_and_beta_shifts(sub, shape, seed):
     """Training: the output is gamma * (x - mean) / sqrt(var + eps) + beta, per channel."""
     x = channel_data(shape, seed)
     gamma, beta = random_parameters(shape[1], seed)
-    layer = sub.Layers.BatchNormalization.BatchNormalization(shape[1])
+    layer = new_layer(sub, shape[1])
     set_parameters(layer, gamma, beta)
     assert_close(
         layer.forward(x),
@@ -190,7 +225,7 @@ def test_gamma_scales_and_beta_shifts(sub, shape, seed):
 def test_reformat_turns_an_image_into_one_row_per_pixel(sub, shape, seed):
     """reformat (b, c, y, x) -> (b*y*x, c): row (n, i, j) holds the c channels of that pixel."""
     x = channel_data(shape, seed)
-    layer = sub.Layers.BatchNormalization.BatchNormalization(shape[1])
+    layer = new_layer(sub, shape[1])
     layer.forward(x)
     rows = x.transpose(0, 2, 3, 1).reshape(-1, shape[1])
     assert_close(layer.reformat(x), rows, rtol=0, atol=0, what=f"reformat of a {shape} image")
@@ -201,7 +236,7 @@ def test_reformat_turns_an_image_into_one_row_per_pixel(sub, shape, seed):
 def test_reformat_round_trips(sub, shape, seed):
     """reformat of the (b*y*x, c) rows gives back the image of the last forward input."""
     x = channel_data(shape, seed)
-    layer = sub.Layers.BatchNormalization.BatchNormalization(shape[1])
+    layer = new_layer(sub, shape[1])
     layer.forward(x)
     rows = as_array(layer.reformat(x), "reformat(image)")
     assert_close(
@@ -216,7 +251,7 @@ def test_reformat_round_trips(sub, shape, seed):
 def test_first_batch_initializes_the_moving_averages(sub, shape):
     """After one training batch, the test phase normalizes with that batch's mean and variance."""
     first, later = channel_data(shape, 1), channel_data(shape, 2)
-    layer = sub.Layers.BatchNormalization.BatchNormalization(shape[1])
+    layer = new_layer(sub, shape[1])
     layer.forward(first)
     layer.testing_phase = True
     assert_close(
@@ -232,7 +267,7 @@ def test_test_phase_uses_the_moving_averages(sub, shape):
     """After several batches, the test phase normalizes with mu = 0.8 mu + 0.2 mu_batch (and
     the same for the variance, from the biased batch variances)."""
     batches = [channel_data(shape, seed, spread=2.0) for seed in range(5)]
-    layer = sub.Layers.BatchNormalization.BatchNormalization(shape[1])
+    layer = new_layer(sub, shape[1])
     moving_mean, moving_var = batch_statistics(batches[0])
     for batch in batches:
         layer.forward(batch)
@@ -254,7 +289,7 @@ def test_test_phase_does_not_use_batch_statistics(sub):
     """Test phase: the normalization is fixed, so shifting the input shifts the output (batch
     statistics would cancel the shift)."""
     x = channel_data((6, 3), 0)
-    layer = sub.Layers.BatchNormalization.BatchNormalization(3)
+    layer = new_layer(sub, 3)
     layer.forward(x)
     layer.testing_phase = True
     before = as_array(layer.forward(x), "test-phase output")
@@ -269,7 +304,7 @@ def test_test_phase_does_not_use_batch_statistics(sub):
 def test_test_phase_leaves_the_moving_averages_alone(sub):
     """Test phase: forward does not update the moving averages; the same input gives the same
     output before and after other test inputs."""
-    layer = sub.Layers.BatchNormalization.BatchNormalization(3)
+    layer = new_layer(sub, 3)
     layer.forward(channel_data((6, 3), 0))
     layer.testing_phase = True
     x = channel_data((6, 3), 1)
@@ -293,7 +328,7 @@ def train_phase_gradients(sub, shape, seed):
     # true input gradient is zero: the seeds must differ.
     x, error = channel_data(shape, seed), random_error(shape, seed + 1)
     gamma, beta = random_parameters(shape[1], seed)
-    layer = sub.Layers.BatchNormalization.BatchNormalization(shape[1])
+    layer = new_layer(sub, shape[1])
     set_parameters(layer, gamma, beta)
     layer.forward(x)
     return layer, x, error, gamma, beta
@@ -376,6 +411,32 @@ def test_backward_updates_gamma_and_beta_with_the_optimizer(sub, shape):
     )
 
 
+@pytest.mark.parametrize("shape", [(6, 3), (2, 3, 2, 3)], ids=["vector", "image"])
+def test_gamma_and_beta_keep_separate_optimizer_state(sub, shape):
+    """gamma and beta each get their own copy of the optimizer: with momentum, each follows its
+    own velocity over several steps (one shared optimizer would mix the two velocities)."""
+    layer, _, _, gamma, beta = train_phase_gradients(sub, shape, 0)
+    layer.optimizer = sub.reference.Optimization.Optimizers.SgdWithMomentum(0.1, 0.9)
+    velocity_gamma = velocity_beta = 0.0
+    for step in range(1, 4):
+        if step > 1:
+            layer.forward(channel_data(shape, step))
+        layer.backward(random_error(shape, 10 + step))
+        gradient_gamma = channel_vector(layer.gradient_weights, shape[1], "gradient_weights")
+        gradient_beta = channel_vector(layer.gradient_bias, shape[1], "gradient_bias")
+        velocity_gamma = 0.9 * velocity_gamma - 0.1 * gradient_gamma
+        velocity_beta = 0.9 * velocity_beta - 0.1 * gradient_beta
+        gamma, beta = gamma + velocity_gamma, beta + velocity_beta
+        for name, expected in (("weights", gamma), ("bias", beta)):
+            assert_close(
+                channel_vector(getattr(layer, name), shape[1], name),
+                expected,
+                rtol=1e-9,
+                atol=1e-12,
+                what=f"BatchNormalization.{name} after momentum step {step}",
+            )
+
+
 # -- golden arrays from the PyTorch oracle -------------------------------------------------
 
 
@@ -384,7 +445,7 @@ def test_golden_training_step(sub, kind):
     """PyTorch oracle: training-phase forward, backward and the gamma/beta gradients."""
     case = golden.load(f"batchnorm_{kind}_train")
     x, channels = case["input"], case["input"].shape[1]
-    layer = sub.Layers.BatchNormalization.BatchNormalization(channels)
+    layer = new_layer(sub, channels)
     set_parameters(layer, case["gamma"], case["beta"])
     assert_close(layer.forward(x), case["output"], **golden.BATCH_NORM, what="forward")
     assert_close(
@@ -409,7 +470,7 @@ def test_golden_test_phase_after_training(sub, kind):
     """PyTorch oracle: the test phase after four training batches uses the moving averages."""
     case = golden.load(f"batchnorm_{kind}_moving_average")
     channels = case["test_input"].shape[1]
-    layer = sub.Layers.BatchNormalization.BatchNormalization(channels)
+    layer = new_layer(sub, channels)
     set_parameters(layer, case["gamma"], case["beta"])
     for batch in case["batches"]:
         layer.forward(batch)

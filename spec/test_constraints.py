@@ -12,7 +12,8 @@ step from `g`. That holds for `Sgd`, `SgdWithMomentum` and `Adam` alike.
 
 The optimizers' own steps are graded in the Optimizers section. Here an optimizer with a
 regularizer is compared with the same kind of optimizer without one, fed the shrunk weights:
-the two must agree whatever the optimizer's step is.
+the two must agree whatever the optimizer's step is. Your optimizers get your regularizers
+(they may recognise no others).
 """
 
 import numpy as np
@@ -90,10 +91,11 @@ def test_regularizer_is_none_until_added(sub, name):
     """Every optimizer starts with regularizer None; add_regularizer(r) sets it to r."""
     optimizer = getattr(sub.Optimization.Optimizers, name)(*OPTIMIZERS[name])
     assert optimizer.regularizer is None, f"{name}(...).regularizer should start as None"
-    regularizer = sub.reference.Optimization.Constraints.L2_Regularizer(0.1)
-    optimizer.add_regularizer(regularizer)
-    assert sub.same(optimizer.regularizer, regularizer), (
-        f"after add_regularizer(r), {name}(...).regularizer should be r"
+    optimizer.add_regularizer(sub.Optimization.Constraints.L2_Regularizer(0.1))
+    regularizer = optimizer.regularizer
+    assert regularizer is not None and sub.type_name(regularizer) == "L2_Regularizer", (
+        f"after add_regularizer(L2_Regularizer(0.1)), {name}(...).regularizer should be that "
+        f"regularizer, got {regularizer!r}"
     )
 
 
@@ -108,8 +110,7 @@ def test_update_shrinks_the_given_weights_first(sub, name, penalty, shape, alpha
     learning_rate = arguments[0]
     kind = getattr(sub.Optimization.Optimizers, name)
     regularized, plain = kind(*arguments), kind(*arguments)
-    # The harness's regularizer: this test is about the optimizer's side of the contract.
-    regularized.add_regularizer(getattr(sub.reference.Optimization.Constraints, penalty)(alpha))
+    regularized.add_regularizer(getattr(sub.Optimization.Constraints, penalty)(alpha))
     gradient_of_penalty, _ = PENALTIES[penalty]
 
     rng = np.random.default_rng([seed, 1])  # gradients independent of the weights

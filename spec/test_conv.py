@@ -6,7 +6,8 @@ num_kernels)`, a trainable layer. `convolution_shape` is `(c, m)` for 1-D input 
 tuple/list (the same stride on every axis) or one int per spatial axis.
 
 `forward` cross-correlates the input with each of the `num_kernels` kernels over all channels,
-with "same" zero padding (an odd kernel of size m pads (m - 1) / 2 on both sides), adds the
+with "same" zero padding (an odd kernel of size m pads (m - 1) / 2 on both sides; an even one
+pads m - 1 in all, split between the sides as you choose), adds the
 kernel's bias, and keeps every stride-th position: the output has shape
 `(b, num_kernels, ceil(y / stride_y)[, ceil(x / stride_x)])`. `weights` has shape
 `(num_kernels, *convolution_shape)` and `bias` shape `(num_kernels,)`. `backward(error)` stores
@@ -126,7 +127,9 @@ def recording(sub):
 def test_is_trainable(sub):
     """Conv has parameters to learn: trainable is True."""
     layer = sub.Layers.Conv.Conv((1, 1), (3, 5, 5), 4)
-    assert as_bool(layer.trainable, "Conv(...).trainable") is True
+    assert as_bool(layer.trainable, "Conv(...).trainable") is True, (
+        "Conv(...).trainable should be True"
+    )
 
 
 @pytest.mark.parametrize(("convolution_shape", "num_kernels"), [((3, 5, 3), 4), ((2, 3), 5)])
@@ -146,6 +149,9 @@ OUTPUT_SHAPES = [  # input shape, kernel size, stride
     ((1, 2, 5, 7), (1, 1), (1, 3)),
     ((2, 3, 15), (5,), (1,)),
     ((2, 3, 14), (3,), (3,)),
+    ((1, 2, 6, 7), (2, 4), (1, 1)),  # even kernels pad m - 1 in all
+    ((1, 2, 9, 8), (4, 2), (2, 3)),
+    ((2, 2, 9), (4,), (2,)),
 ]
 
 
@@ -251,6 +257,29 @@ def test_backward_stores_the_weights_gradient(sub, problem):
 
 
 @settings(max_examples=12)
+@given(problem=st.one_of(problems(1, (2, 4)), problems(2, (2, 4))))
+def test_backward_is_the_gradient_for_even_kernels(sub, problem):
+    """With even kernel sizes (2 or 4, padded unevenly), backward and gradient_weights are the
+    gradients of your own forward (finite differences), whichever side gets the extra padding."""
+    x, weights, bias, stride, seed = problem
+    layer = conv_with(sub, stride, weights, bias)
+    # An error shaped like your output: a wrong output shape is the output-size clause's.
+    error = random_error(as_array(layer.forward(x), "Conv forward").shape, seed)
+    analytic = layer.backward(error)
+    what = described(x, weights, stride)
+    gradient_weights = as_array(layer.gradient_weights, "gradient_weights")
+    numeric = numerical_gradient(lambda z: np.sum(as_array(layer.forward(z)) * error), x)
+    assert_close(analytic, numeric, **NUMERIC, what=f"backward, {what}")
+
+    def loss(w):
+        layer.weights = w
+        return np.sum(as_array(layer.forward(x)) * error)
+
+    numeric = numerical_gradient(loss, weights)
+    assert_close(gradient_weights, numeric, **NUMERIC, what=f"gradient_weights, {what}")
+
+
+@settings(max_examples=12)
 @given(problem=small_problems)
 def test_backward_stores_the_bias_gradient(sub, problem):
     """gradient_bias is the gradient of the loss with respect to the bias: the error summed over
@@ -334,6 +363,27 @@ def test_weights_and_bias_keep_separate_optimizer_state(sub, dims):
         weights, bias = weights + velocity_weights, bias + velocity_bias
         assert_close(layer.weights, weights, **EXACT, what=f"weights after momentum step {step}")
         assert_close(layer.bias, bias, **EXACT, what=f"bias after momentum step {step}")
+
+
+def test_regularized_optimizer_shrinks_the_weights_once(sub):
+    """With an optimizer that has a regularizer, gradient_weights stays the loss's gradient and
+    calculate_update alone shrinks the kernels: adding the regularizer's gradient to
+    gradient_weights as well would shrink them twice."""
+    rng = np.random.default_rng(9)
+    weights, bias = rng.normal(size=(2, 2, 3, 3)), rng.normal(size=2)
+    x, error = rng.normal(size=(2, 2, 4, 5)), rng.normal(size=(2, 2, 4, 5))
+    optimizer = sub.reference.Optimization.Optimizers.Sgd(0.5)
+    optimizer.add_regularizer(sub.reference.Optimization.Constraints.L2_Regularizer(0.1))
+    layer = conv_with(sub, (1, 1), weights, bias)
+    layer.optimizer = optimizer
+    layer.forward(x)
+    layer.backward(error)
+    gradient = kernel_gradient(x, error, weights.shape, (1, 1))
+    what = "Conv.gradient_weights with an L2-regularized optimizer"
+    assert_close(layer.gradient_weights, gradient, **EXACT, what=what)
+    expected = weights - 0.5 * 0.1 * weights - 0.5 * gradient
+    what = "Conv.weights after backward with Sgd(0.5) and L2_Regularizer(0.1)"
+    assert_close(layer.weights, expected, **EXACT, what=what)
 
 
 # -- golden arrays ----------------------------------------------------------------------------

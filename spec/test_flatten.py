@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spec.support import as_array, as_bool, assert_close, assert_shape
+from spec.support import as_array, assert_close, assert_shape
+from spec.support.protocol import assert_not_trainable
 
 pytestmark = pytest.mark.section("Flatten")
 
@@ -21,11 +22,10 @@ EXACT = {"rtol": 0, "atol": 0}  # reshaping moves values, it does not compute ne
 shapes = st.lists(st.integers(1, 4), min_size=2, max_size=4).map(tuple)
 
 
-def test_is_a_plain_layer(sub):
-    """Flatten has no parameters: it is not trainable and starts in the training phase."""
+def test_is_not_trainable(sub):
+    """Flatten has no parameters: it is not trainable."""
     layer = sub.Layers.Flatten.Flatten()
-    assert as_bool(layer.trainable, "Flatten().trainable") is False
-    assert as_bool(layer.testing_phase, "Flatten().testing_phase") is False
+    assert_not_trainable(sub, layer, "Flatten()")
 
 
 @given(shape=shapes)

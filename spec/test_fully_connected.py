@@ -7,10 +7,15 @@ last row is the bias, and `forward(input_tensor)` appends a column of ones to it
 drawn uniformly from [0, 1). `backward(error_tensor)` stores the gradient with respect to the
 weights in `gradient_weights` and returns the gradient with respect to the input; if an optimizer
 has been set through the `optimizer` property, it also updates the weights with it
-(`weights = optimizer.calculate_update(weights, gradient_weights)`).
+(`weights = optimizer.calculate_update(weights, gradient_weights)`); an optimizer with a
+regularizer shrinks the weights itself, so `gradient_weights` stays the loss's gradient.
 `initialize(weights_initializer, bias_initializer)` fills the weight rows with
 `weights_initializer.initialize((input_size, output_size), input_size, output_size)` and the
-bias row with what `bias_initializer` returns for the shape `(1, output_size)`.
+bias row with what `bias_initializer` returns for the shape `(1, output_size)` (or
+`(output_size,)`).
+
+Every layer derives from `Layers.Base.BaseLayer`, whose constructor sets `trainable = False`
+and `testing_phase = False` (the training phase); this section checks those defaults for all.
 """
 
 import numpy as np
@@ -26,6 +31,7 @@ from spec.support import (
     numerical_gradient,
     random_error,
 )
+from spec.support.protocol import is_trainable
 
 pytestmark = pytest.mark.section("FullyConnected")
 
@@ -50,10 +56,24 @@ def layer_with(sub, weights):
     return layer
 
 
+def test_base_layer_is_not_trainable_and_starts_in_the_training_phase(sub):
+    """BaseLayer() has trainable False and testing_phase False: the defaults every layer
+    inherits."""
+    layer = sub.Layers.Base.BaseLayer()
+    assert as_bool(layer.trainable, "BaseLayer().trainable") is False, (
+        "BaseLayer().trainable should be False"
+    )
+    assert as_bool(layer.testing_phase, "BaseLayer().testing_phase") is False, (
+        "BaseLayer().testing_phase should be False: layers start in the training phase"
+    )
+
+
 def test_is_trainable(sub):
     """FullyConnected has parameters to learn: trainable is True."""
     layer = sub.Layers.FullyConnected.FullyConnected(4, 3)
-    assert as_bool(layer.trainable, "FullyConnected(4, 3).trainable") is True
+    assert is_trainable(layer, "FullyConnected(4, 3)"), (
+        "FullyConnected(4, 3).trainable should be True"
+    )
 
 
 def test_weights_hold_the_bias_as_an_extra_row(sub):
@@ -158,10 +178,13 @@ def test_initialize_asks_the_weights_initializer_for_the_weight_rows(sub):
 
 
 def test_initialize_asks_the_bias_initializer_for_one_row(sub):
-    """initialize calls bias_initializer.initialize for the shape (1, output_size)."""
+    """initialize calls bias_initializer.initialize for the shape (1, output_size) (or
+    (output_size,): the bias row is what counts)."""
     _, _, bias_init = initialized(sub, 4, 3)
     shapes = [shape for shape, _, _ in bias_init.calls]
-    assert (1, 3) in shapes, f"bias initializer was asked for shapes {shapes}, expected (1, 3)"
+    assert (1, 3) in shapes or (3,) in shapes, (
+        f"bias initializer was asked for shapes {shapes}, expected (1, 3)"
+    )
 
 
 def test_initialize_puts_the_bias_in_the_last_row(sub):
@@ -170,3 +193,24 @@ def test_initialize_puts_the_bias_in_the_last_row(sub):
     layer, _, _ = initialized(sub, 4, 3)
     expected = np.vstack([np.full((4, 3), 0.3), np.full((1, 3), 0.7)])
     assert_close(layer.weights, expected, rtol=1e-12, what="weights after initialize")
+
+
+def test_regularized_optimizer_shrinks_the_weights_once(sub):
+    """With an optimizer that has a regularizer, backward stores the loss's gradient in
+    gradient_weights and lets calculate_update shrink the weights: adding the regularizer's
+    gradient to gradient_weights as well would shrink them twice."""
+    rng = np.random.default_rng(3)
+    weights = rng.normal(size=(4, 2))
+    x, error = rng.normal(size=(3, 3)), rng.normal(size=(3, 2))
+    optimizer = sub.reference.Optimization.Optimizers.Sgd(0.5)
+    optimizer.add_regularizer(sub.reference.Optimization.Constraints.L2_Regularizer(0.1))
+    layer = layer_with(sub, weights)
+    layer.optimizer = optimizer
+    layer.forward(x)
+    layer.backward(error)
+    gradient = np.hstack([x, np.ones((3, 1))]).T @ error
+    what = "FullyConnected.gradient_weights with an L2-regularized optimizer"
+    assert_close(layer.gradient_weights, gradient, **EXACT, what=what)
+    expected = weights - 0.5 * 0.1 * weights - 0.5 * gradient
+    what = "FullyConnected.weights after backward with Sgd(0.5) and L2_Regularizer(0.1)"
+    assert_close(layer.weights, expected, **EXACT, what=what)

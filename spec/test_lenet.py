@@ -56,37 +56,51 @@ def digits_like(count, seed=0):
 
 def test_build_returns_the_architecture(sub, net):
     """build() returns a NeuralNetwork with the thirteen layers in the contract's order."""
-    assert sub.type_name(net) == "NeuralNetwork"
-    assert [sub.type_name(layer) for layer in layers_of(net)] == ARCHITECTURE
+    assert sub.type_name(net) == "NeuralNetwork", (
+        f"build() should return a NeuralNetwork, got a {sub.type_name(net)}"
+    )
+    names = [sub.type_name(layer) for layer in layers_of(net)]
+    assert names == ARCHITECTURE, f"build() gives the layers {names}, expected {ARCHITECTURE}"
 
 
 def test_layers_have_the_contracts_shapes(net):
     """Conv kernels 6x1x5x5 and 16x6x5x5; FullyConnected 784->120->84->10 (bias rows included)."""
     layers = layers_of(net)
     shapes = [as_array(layers[i].weights).shape for i in (0, 3, 7, 9, 11)]
-    assert shapes == [(6, 1, 5, 5), (16, 6, 5, 5), (785, 120), (121, 84), (85, 10)]
+    expected = [(6, 1, 5, 5), (16, 6, 5, 5), (785, 120), (121, 84), (85, 10)]
+    assert shapes == expected, (
+        f"weights of the trainable layers have shapes {shapes}, not {expected}"
+    )
 
 
 def test_loss_is_cross_entropy(sub, net):
     """The loss layer is a CrossEntropyLoss."""
-    assert sub.type_name(net.loss_layer) == "CrossEntropyLoss"
+    name = sub.type_name(net.loss_layer)
+    assert name == "CrossEntropyLoss", f"the loss layer is a {name}, not a CrossEntropyLoss"
 
 
 def test_weights_are_he_initialized(net):
     """He initialization: the weights of FC(784, 120) have mean 0 and std sqrt(2 / 784)."""
     weights = as_array(layers_of(net)[7].weights)[:-1]
-    assert abs(weights.mean()) < 0.1 * np.sqrt(2 / 784)
-    assert weights.std() == pytest.approx(np.sqrt(2 / 784), rel=0.03)
+    sigma = np.sqrt(2 / 784)
+    assert abs(weights.mean()) < 0.1 * sigma, f"mean of the weights is {weights.mean():.3g}, not 0"
+    assert weights.std() == pytest.approx(sigma, rel=0.03), (
+        f"std of the weights is {weights.std():.4g}, expected sqrt(2 / 784) = {sigma:.4g}"
+    )
 
 
 def test_optimizer_is_adam_with_l2(sub, net):
     """The optimizer is Adam(5e-4, 0.9, 0.999) with an L2_Regularizer(4e-4): two updates of
     a weight tensor follow those numbers."""
     optimizer = net.optimizer
-    assert sub.type_name(optimizer) == "Adam"
-    assert sub.type_name(optimizer.regularizer) == "L2_Regularizer"
+    assert sub.type_name(optimizer) == "Adam", f"the optimizer is a {sub.type_name(optimizer)}"
+    regularizer = optimizer.regularizer
+    assert regularizer is not None, "the optimizer has no regularizer"
+    name = sub.type_name(regularizer)
+    assert name == "L2_Regularizer", f"the regularizer is a {name}, not an L2_Regularizer"
     w = np.array([[1.0, -2.0], [0.5, 3.0]])
-    assert as_float(optimizer.regularizer.norm(w)) == pytest.approx(4e-4 * np.sum(w**2))
+    what = "norm of the regularizer (alpha 4e-4)"
+    assert_close(as_float(regularizer.norm(w), what), 4e-4 * np.sum(w**2), rtol=1e-6, what=what)
     gradients = [np.array([[0.3, -1.0], [2.0, 0.1]]), np.array([[-0.2, 0.4], [1.0, -0.5]])]
     expected, v, r = w.copy(), 0.0, 0.0
     for k, g in enumerate(gradients, start=1):
@@ -115,7 +129,10 @@ def test_training_lowers_the_loss(sub, net):
     net.data_layer = sub.probes.ArrayData(images, labels, 8)
     net.train(4)
     losses = as_array(net.loss, "loss")
-    assert losses.shape == (4,) and losses[-1] < losses[0]
+    assert losses.shape == (4,), f"train(4) should record 4 losses, loss has shape {losses.shape}"
+    assert losses[-1] < losses[0], (
+        f"training should lower the loss, it went from {losses[0]:.4g} to {losses[-1]:.4g}"
+    )
 
 
 def test_save_and_load_give_identical_test_outputs(sub, net):
@@ -143,3 +160,21 @@ def test_save_leaves_out_the_data_layer_and_load_attaches_the_given_one(sub, net
     assert sub.same(loaded.data_layer, data), "load should attach the data layer it is given"
     loaded.train(1)
     assert as_int(data.batches_served) == 1, "training after load should read the given data layer"
+
+
+def test_save_leaves_the_live_network_and_its_data_layer_intact(sub, net):
+    """save changes nothing in the network it pickles: afterwards the network predicts what it
+    predicted before and still trains on its own data layer."""
+    images, labels = digits_like(8, seed=3)
+    data = sub.probes.ArrayData(images, labels, 8)
+    net.data_layer = data
+    before = as_array(net.test(images), "test() before save")
+    sub.NeuralNetwork.save(sub.scratch("lenet-live.pkl"), net)
+    assert_close(net.test(images), before, rtol=0, atol=0, what="test() output after save")
+    assert net.data_layer is not None, (
+        "save left the network without its data layer: leave it out of the pickle only"
+    )
+    net.train(1)
+    assert as_int(data.batches_served, "batches served") == 1, (
+        "after save, train(1) should still read the network's data layer"
+    )

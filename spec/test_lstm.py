@@ -68,13 +68,17 @@ def random_layer(sub, sizes=SIZES, seed=0):
 def test_is_trainable(sub):
     """LSTM is a trainable layer."""
     layer = sub.Layers.LSTM.LSTM(*SIZES)
-    assert as_bool(layer.trainable, "LSTM(...).trainable") is True
+    assert as_bool(layer.trainable, "LSTM(...).trainable") is True, (
+        "LSTM(...).trainable should be True"
+    )
 
 
 def test_memorize_defaults_to_false(sub):
     """`memorize` is False on a new layer."""
     layer = sub.Layers.LSTM.LSTM(*SIZES)
-    assert as_bool(layer.memorize, "LSTM(...).memorize") is False
+    assert as_bool(layer.memorize, "LSTM(...).memorize") is False, (
+        "LSTM(...).memorize should start False"
+    )
 
 
 def test_weights_have_the_hidden_layers_shape(sub):
@@ -239,6 +243,19 @@ def test_optimizer_updates_the_output_layer(sub):
     recurrent.check_sgd_updates_output_layer(
         sub, KIND, SIZES, weights, inputs, error, learning_rate=0.5
     )
+
+
+def test_each_fully_connected_part_keeps_its_own_optimizer_state(sub):
+    """The gate weights W and the output weights W_y each get their own copy of the optimizer:
+    with momentum, each follows its own velocity over several steps."""
+    recurrent.check_momentum_per_part(sub, KIND, SIZES)
+
+
+def test_regularized_optimizer_shrinks_the_weights_once(sub):
+    """With a regularized optimizer, backward leaves the shrinking of W and W_y to
+    calculate_update: gradient_weights stays the loss's gradient (LSTMs that add the
+    regularizer's gradient to it shrink the weights twice)."""
+    recurrent.check_regularizer_applied_once(sub, KIND, SIZES)
 
 
 # -- initialize ------------------------------------------------------------------------------

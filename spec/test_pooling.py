@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spec.support import as_array, as_bool, assert_close, assert_shape, golden, numerical_gradient
+from spec.support import as_array, assert_close, assert_shape, golden, numerical_gradient
+from spec.support.protocol import assert_not_trainable
 
 pytestmark = pytest.mark.section("Pooling")
 
@@ -67,11 +68,10 @@ def problems(draw):
     return shape, pool, stride, draw(st.integers(0, 2**16))
 
 
-def test_is_a_plain_layer(sub):
-    """Pooling has no parameters: it is not trainable and starts in the training phase."""
+def test_is_not_trainable(sub):
+    """Pooling has no parameters: it is not trainable."""
     layer = sub.Layers.Pooling.Pooling((2, 2), (2, 2))
-    assert as_bool(layer.trainable, "Pooling(...).trainable") is False
-    assert as_bool(layer.testing_phase, "Pooling(...).testing_phase") is False
+    assert_not_trainable(sub, layer, "Pooling(...)")
 
 
 OUTPUT_SHAPES = [  # input shape, window, stride, output shape

@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 
 from spec.support import (
     as_array,
-    as_bool,
     assert_close,
     golden,
     numerical_gradient,
     random_error,
 )
+from spec.support.protocol import assert_not_trainable
 
 pytestmark = pytest.mark.section("SoftMax")
 
@@ -32,11 +32,10 @@ def softmax(x):
     return exps / exps.sum(axis=1, keepdims=True)
 
 
-def test_is_a_plain_layer(sub):
-    """SoftMax has no parameters: it is not trainable and starts in the training phase."""
+def test_is_not_trainable(sub):
+    """SoftMax has no parameters: it is not trainable."""
     layer = sub.Layers.SoftMax.SoftMax()
-    assert as_bool(layer.trainable, "SoftMax().trainable") is False
-    assert as_bool(layer.testing_phase, "SoftMax().testing_phase") is False
+    assert_not_trainable(sub, layer, "SoftMax()")
 
 
 @given(batch=batches, width=classes, seed=st.integers(0, 2**16))

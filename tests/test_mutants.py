@@ -1,6 +1,7 @@
 """The spec can tell right from wrong: every mutant in tests/mutants/ is a realistic student bug
 applied to the reference solution; the spec must fail it in the bug's own section and pass every
 other section (LeNet, the integration of the foundation layers and the network, may fail too).
+Every benign variant there is a correct solution written another allowed way: it gets full marks.
 
 Running the whole spec 100 times would cost CI ten minutes, so each mutant runs the spec modules
 that can reach the mutated file, and only those: a module that never touches a file (directly or
@@ -43,6 +44,7 @@ BUILDS_ON = {"LeNet": FOUNDATION | {"Constraints", "NeuralNetwork"}}
 
 
 MUTANTS = mutants.load()
+BENIGN = mutants.benign()
 
 
 # -- which spec modules can reach which solution file -----------------------------------------
@@ -82,7 +84,11 @@ def reaching(relative: str) -> frozenset[str]:
     return frozenset(reached)
 
 
-SUBMISSION_ACCESS = re.compile(r"sub\.((?:Layers|Optimization|Models)\.\w+|NeuralNetwork)\b")
+# `kit` is the NeuralNetwork section's name for the layers a clause runs with: the submission's
+# own (`sub`) or the harness's (`sub.reference`).
+SUBMISSION_ACCESS = re.compile(
+    r"\b(?:sub|kit)\.((?:Layers|Optimization|Models)\.\w+|NeuralNetwork)\b"
+)
 SUPPORT_IMPORT = re.compile(r"from spec\.support(?:\.(\w+))? import ([\w, ()\n]+)")
 
 
@@ -98,8 +104,9 @@ def touched_by(spec_module: Path) -> frozenset[str]:
     return frozenset(f for f in map(solution_file, SUBMISSION_ACCESS.findall(text)) if f)
 
 
-def modules_reaching(relative: str) -> list[Path]:
-    return sorted(m for m in SPEC.glob("test_*.py") if touched_by(m) & reaching(relative))
+def modules_reaching(*relative: str) -> list[Path]:
+    files = frozenset().union(*map(reaching, relative))
+    return sorted(m for m in SPEC.glob("test_*.py") if touched_by(m) & files)
 
 
 # -- running the spec -------------------------------------------------------------------------
@@ -141,10 +148,11 @@ def run_spec(solution: Path, modules: list[Path], results: Path) -> dict[str, li
 
 
 def test_bank_is_large_and_names_are_unique():
-    """At least 40 mutants, each named once."""
-    names = [m["name"] for m in MUTANTS]
-    assert len(names) >= 40, f"only {len(names)} mutants"
-    assert len(set(names)) == len(names), "duplicate mutant names"
+    """At least 40 mutants and some benign variants, each named once."""
+    names = [m["name"] for m in MUTANTS + BENIGN]
+    assert len(MUTANTS) >= 40, f"only {len(MUTANTS)} mutants"
+    assert BENIGN, "no benign variants"
+    assert len(set(names)) == len(names), "duplicate names in the bank"
 
 
 def test_selection_is_sound():
@@ -152,8 +160,9 @@ def test_selection_is_sound():
     and a file no module reaches has no mutant."""
     for module in SPEC.glob("test_*.py"):
         assert touched_by(module), f"{module.name} reaches no solution file"
-    for mutant in MUTANTS:
-        assert modules_reaching(mutant["file"]), f"{mutant['name']}: no spec module reaches it"
+    for entry in MUTANTS + BENIGN:
+        files = [change["file"] for change in mutants.edits(entry)]
+        assert modules_reaching(*files), f"{entry['name']}: no spec module reaches it"
 
 
 @pytest.mark.timeout(900)
@@ -177,3 +186,21 @@ def test_spec_fails_the_mutant_in_its_section_only(mutant, tmp_path):
         if r["outcome"] in ("failed", "error")
     ]
     assert not collateral, f"{mutant['name']} also fails other sections:\n" + "\n".join(collateral)
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("variant", BENIGN, ids=[v["name"] for v in BENIGN])
+def test_spec_gives_full_marks_to_the_benign_variant(variant, tmp_path):
+    copy = mutants.apply(variant, mutants.copy_of_solution(tmp_path / "solution"))
+    files = [change["file"] for change in mutants.edits(variant)]
+
+    sections = run_spec(copy, modules_reaching(*files), tmp_path / "results.json")
+
+    lost = [
+        f"{r['nodeid']}: {r['reason']}"
+        for records in sections.values()
+        for r in records
+        if r["outcome"] != "passed"
+    ]
+    assert sections, f"{variant['name']}: no spec test ran"
+    assert not lost, f"{variant['name']} ({variant['why']}) loses points:\n" + "\n".join(lost)

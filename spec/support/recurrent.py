@@ -384,6 +384,82 @@ def check_sgd_updates_output_layer(sub, kind, sizes, weights, inputs, error, lea
     assert_close(layer.forward(inputs), expected, **EXACT, what="forward after one update")
 
 
+def random_steps(sizes, count: int, length: int = 4) -> list:
+    """`count` reproducible (inputs, error) pairs for sequences of `length` steps."""
+    rng = np.random.default_rng(7)
+    n_in, _, n_out = sizes
+    return [
+        (rng.normal(size=(length, n_in)), rng.normal(size=(length, n_out))) for _ in range(count)
+    ]
+
+
+def random_hidden_weights(kind, sizes) -> np.ndarray:
+    """Reproducible canonical hidden weights."""
+    return np.random.default_rng(8).uniform(-1, 1, weights_shape(kind, sizes))
+
+
+def check_momentum_per_part(sub, kind, sizes, learning_rate=0.1, momentum=0.9) -> None:
+    """With SgdWithMomentum set on a `known_layer`, each of three forward and backward calls
+    moves the hidden weights by their own velocity of gradient_weights and W_y by its own
+    velocity of d sum(y * E) / d W_y: one optimizer shared by the two parts would mix velocities
+    of different shapes."""
+    layout = layout_of(sub, kind)
+    weights, steps = random_hidden_weights(kind, sizes), random_steps(sizes, 3)
+    layer = known_layer(sub, kind, sizes, weights, layout)
+    layer.optimizer = sub.reference.Optimization.Optimizers.SgdWithMomentum(learning_rate, momentum)
+    output_layer = constant_output_layer(*sizes[1:])
+    velocity_hidden = velocity_output = 0.0
+    for step, (inputs, error) in enumerate(steps, start=1):
+        hidden = layout.to_canonical(as_array(layer.weights, f"{kind} weights"))
+        layer.forward(inputs)
+        layer.backward(error)
+        what = f"{kind} gradient_weights"
+        gradient_hidden = canonical_gradient(layer, layout, weights.shape, what)
+        gradient_output = output_layer_gradient(unroll(kind, hidden, output_layer, inputs), error)
+        velocity_hidden = momentum * velocity_hidden - learning_rate * gradient_hidden
+        velocity_output = momentum * velocity_output - learning_rate * gradient_output
+        output_layer = output_layer + velocity_output
+        updated = layout.to_canonical(as_array(layer.weights, f"{kind} weights"))
+        what = f"{kind}.weights after momentum step {step}"
+        assert_close(updated, hidden + velocity_hidden, **EXACT, what=what)
+    inputs = steps[0][0]
+    expected = unroll(kind, updated, output_layer, inputs).outputs
+    what = f"{kind}.forward after {len(steps)} momentum steps (W_y moved by its own velocity)"
+    assert_close(layer.forward(inputs), expected, **EXACT, what=what)
+
+
+def check_regularizer_applied_once(sub, kind, sizes) -> None:
+    """A `known_layer` whose optimizer is Sgd with an L2 regularizer stores the same
+    gradient_weights as one without the regularizer, and ends one step at the weights of that
+    one shrunk once more, by learning_rate * alpha * (weights before), in both parts."""
+    learning_rate, alpha = 0.5, 0.1
+    layout = layout_of(sub, kind)
+    weights, ((inputs, error),) = random_hidden_weights(kind, sizes), random_steps(sizes, 1)
+    optimizers = sub.reference.Optimization
+    plain = known_layer(sub, kind, sizes, weights, layout)
+    plain.optimizer = optimizers.Optimizers.Sgd(learning_rate)
+    regularized = known_layer(sub, kind, sizes, weights, layout)
+    optimizer = optimizers.Optimizers.Sgd(learning_rate)
+    optimizer.add_regularizer(optimizers.Constraints.L2_Regularizer(alpha))
+    regularized.optimizer = optimizer
+    before = layout.to_submission(weights)
+    for layer in (plain, regularized):
+        layer.forward(inputs)
+        layer.backward(error)
+    gradient = in_weights_shape(plain.gradient_weights, before.shape, f"{kind} gradient_weights")
+    what = f"{kind}.gradient_weights with an L2-regularized optimizer (the loss's gradient alone)"
+    assert_close(regularized.gradient_weights, gradient, **EXACT, what=what)
+    shrunk = as_array(plain.weights, f"{kind} weights") - learning_rate * alpha * before
+    what = f"{kind}.weights after backward with Sgd({learning_rate}) and L2_Regularizer({alpha})"
+    assert_close(regularized.weights, shrunk, **EXACT, what=what)
+    output_layer = constant_output_layer(*sizes[1:])
+    output_gradient = output_layer_gradient(unroll(kind, weights, output_layer, inputs), error)
+    output_layer = (1 - learning_rate * alpha) * output_layer - learning_rate * output_gradient
+    expected = unroll(kind, layout.to_canonical(shrunk), output_layer, inputs).outputs
+    what = f"{kind}.forward after one regularized step (W_y shrunk once)"
+    assert_close(regularized.forward(inputs), expected, **EXACT, what=what)
+
+
 # The initialize checks fill weights and biases with different values, so a swap shows.
 INITIAL_WEIGHT, INITIAL_BIAS = 0.3, -0.2
 

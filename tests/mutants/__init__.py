@@ -1,7 +1,10 @@
 """The mutant bank: realistic student bugs, each a find/replace on one file of the reference
-solution, kept by section in the *.toml files beside this one.
+solution, kept by section in the *.toml files beside this one; and benign variants, correct
+solutions written the way real submissions differ from the reference, in benign.toml.
 
-A mutant is a dict with name, section, file (relative to the solution), find, replace and why.
+A mutant (`[[mutant]]`) is a dict with name, section, file (relative to the solution), find,
+replace and why. A benign variant (`[[benign]]`) has name and why and a list `edit` of
+{file, find, replace}: a convention often spans files (a network and its layers).
 """
 
 from __future__ import annotations
@@ -9,24 +12,43 @@ from __future__ import annotations
 import shutil
 import tomllib
 from pathlib import Path
+from typing import Any
+
+Entry = dict[str, Any]  # a mutant's values are strings; a benign variant's `edit` is a list
 
 BANK = Path(__file__).parent
 SOLUTION = BANK.parents[1] / "solution"
 
 
-def load() -> list[dict[str, str]]:
-    """Every mutant, bank by bank in file-name order."""
-    mutants: list[dict[str, str]] = []
+def entries(kind: str) -> list[Entry]:
+    """Every entry of a kind ("mutant" or "benign"), bank by bank in file-name order."""
+    found: list[Entry] = []
     for path in sorted(BANK.glob("*.toml")):
-        mutants += tomllib.loads(path.read_text())["mutant"]
-    return mutants
+        found += tomllib.loads(path.read_text()).get(kind, [])
+    return found
 
 
-def named(name: str) -> dict[str, str]:
-    for mutant in load():
-        if mutant["name"] == name:
-            return mutant
-    raise LookupError(f"no mutant named {name!r} in {BANK}")
+def load() -> list[Entry]:
+    """Every mutant."""
+    return entries("mutant")
+
+
+def benign() -> list[Entry]:
+    """Every benign variant."""
+    return entries("benign")
+
+
+def edits(entry: Entry) -> list[Entry]:
+    """The find/replace edits of a mutant (one) or of a benign variant (its list)."""
+    changes: list[Entry] = entry.get("edit", [entry])
+    return changes
+
+
+def named(name: str) -> Entry:
+    for entry in load() + benign():
+        if entry["name"] == name:
+            return entry
+    raise LookupError(f"no mutant or benign variant named {name!r} in {BANK}")
 
 
 def copy_of_solution(folder: Path) -> Path:
@@ -42,7 +64,9 @@ def edit(path: Path, find: str, replacement: str) -> None:
     path.write_text(text.replace(find, replacement))
 
 
-def apply(mutant: dict[str, str], solution: Path) -> Path:
-    """Write the mutant's bug into the copy of the solution at `solution`."""
-    edit(solution / mutant["file"], mutant["find"], mutant["replace"])
+def apply(entry: Entry, solution: Path) -> Path:
+    """Write a mutant's bug, or a benign variant's edits, into the copy of the solution at
+    `solution`."""
+    for change in edits(entry):
+        edit(solution / change["file"], change["find"], change["replace"])
     return solution
