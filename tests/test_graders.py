@@ -122,7 +122,7 @@ CLASS = {  # student -> points per section, and what the report must say
     "flat": ({"TanH": 2.5, "Sigmoid": 2.5, "Dropout": 5.0, "LeNet": 0.0}, "| LeNet | absent |"),
     "traversal": (NOT_GRADED, "traversal.zip contains a path leaving its folder (../evil.py)"),
     "bomb": (NOT_GRADED, "bomb.zip unpacks to more than 10 MB of Python files"),
-    "not_a_zip": (NOT_GRADED, "not_a_zip.zip cannot be unpacked"),
+    "not_a_zip": (NOT_GRADED, "not_a_zip.zip is not a zip file, or it is truncated"),
     "empty": (NOT_GRADED, "empty holds no Python files"),
 }
 
