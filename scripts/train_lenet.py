@@ -14,6 +14,7 @@ script only feeds batches, schedules the learning rate, validates, saves and plo
 import argparse
 import gzip
 import importlib
+import json
 import math
 import shutil
 import sys
@@ -506,7 +507,8 @@ def start_or_resume(args, network_module, lenet, batches, config):
     """The network and the record of the run: fresh from build(), or from the last checkpoint."""
     if args.resume:
         may_change = ("resume", "epochs", "test_dir", "threads")
-        metrics = training.resumed_metrics(args.out, config, may_change)
+        saved = json.loads(training.must_exist(args.out / "metrics.json").read_text())
+        metrics = training.resumed(saved, config, may_change)
         checkpoint = args.out / metrics["next"]["checkpoint"]
         print(f"resuming from {checkpoint} at epoch {metrics['next']['epoch']}")
         return network_module.load(checkpoint, batches), metrics

@@ -226,17 +226,24 @@ def epoch_row(layer, series, position, spans, learning_rate):
     }
 
 
-def save(path, layer, optimizers):
-    """Pickle the layer (weights, hidden state) and its optimizers (e.g. Adam's moments). The
-    file is replaced whole, so a second Ctrl-C while writing leaves the old checkpoint intact."""
+def save(path, layer, optimizers, metrics):
+    """Pickle the layer (weights, hidden state), its optimizers (e.g. Adam's moments) and the
+    record of the run, where it goes on included: --resume needs this one file. It is replaced
+    whole, so a second Ctrl-C while writing leaves the old checkpoint intact."""
+    # A layer keeps its last forward's cache (every step's gates and states) and a pickle holds
+    # whatever it holds; the next forward makes a new one, so the copy saved goes without.
+    layer = copy.copy(layer)
+    layer.cache = None
+    checkpoint = {"layer": layer, "optimizers": optimizers, "metrics": metrics}
     partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(pickle.dumps({"layer": layer, "optimizers": optimizers}))
+    partial.write_bytes(pickle.dumps(checkpoint))
     os.replace(partial, path)
 
 
 def load(path):
+    """(layer, optimizers, metrics) of a checkpoint."""
     checkpoint = pickle.loads(path.read_bytes())
-    return checkpoint["layer"], checkpoint["optimizers"]
+    return checkpoint["layer"], checkpoint["optimizers"], checkpoint["metrics"]
 
 
 # ----------------------------------------------------------------------------- plots
@@ -313,11 +320,13 @@ def plot_comparison(runs, path):
 EPILOG = """\
 outputs (in --out):
   last.pkl      the run after its latest epoch, or where Ctrl-C stopped it: a pickled dict
-                {"layer": RNN or LSTM, "optimizers": [for weights, for output_weights]}
+                {"layer": RNN or LSTM, "optimizers": [for weights, for output_weights],
+                "metrics": what metrics.json holds}; --resume goes on from it
   best.pkl      the same for the epoch with the lowest validation RMSE; the test is scored with it
-  metrics.json  flags, data and scaling, naive forecast, per epoch the RMSE of train and
-                validation, gradient norms before clipping, the share of clipped updates and
-                seconds of training (without the validation forecast); best epoch, test
+  metrics.json  flags, data and scaling, naive forecast, per epoch (0: the initial network) the
+                RMSE of train and validation, gradient norms before clipping, the share of
+                clipped updates and seconds of training (without the validation forecast); best
+                epoch, test; written every --print-every epochs and when the run ends
   curves.png    RMSE and gradient norms per epoch
 
 examples:
@@ -481,10 +490,11 @@ def build_parser():
 def start_or_resume(args, series, spans, config):
     """The layer, its optimizers and the record of the run: fresh, or from last.pkl."""
     if args.resume:
+        layer, optimizers, saved = load(training.must_exist(args.out / "last.pkl"))
         may_change = ("resume", "epochs", "threads", "print_every")
-        metrics = training.resumed_metrics(args.out, config, may_change)
+        metrics = training.resumed(saved, config, may_change)
         print(f"resuming from {args.out / 'last.pkl'} at epoch {metrics['next']['epoch']}")
-        return *load(args.out / "last.pkl"), metrics
+        return layer, optimizers, metrics
 
     mean_target = float(series.targets[series.parts["train"]].mean())
     layer, optimizers = build(
@@ -502,7 +512,7 @@ def start_or_resume(args, series, spans, config):
         "seconds": 0.0,  # wall time of all invocations together
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    save(args.out / "last.pkl", layer, optimizers)
+    save(args.out / "last.pkl", layer, optimizers, metrics)
     shutil.copyfile(args.out / "last.pkl", args.out / "best.pkl")
     return layer, optimizers, metrics
 
@@ -540,7 +550,11 @@ def main(argv=None):
     out, seconds_before = args.out, metrics["seconds"]
     max_norm = args.clip_norm or math.inf
 
-    def record():
+    def checkpoint():
+        metrics["seconds"] = seconds_before + time.perf_counter() - started
+        save(out / "last.pkl", layer, optimizers, metrics)
+
+    def report():
         metrics["seconds"] = seconds_before + time.perf_counter() - started
         training.write_metrics(out, metrics)
         plot_curves(metrics, out / "curves.png")
@@ -562,28 +576,31 @@ def main(argv=None):
             for optimizer in optimizers:
                 optimizer.learning_rate = learning_rate
             if not run_epoch(layer, optimizers, series, spans, position, max_norm, ctrl_c):
-                save(out / "last.pkl", layer, optimizers)
                 metrics["stopped"] = "interrupted"
-                record()
+                checkpoint()
+                report()
                 progress.write(
                     f"interrupted: saved {out / 'last.pkl'}; --resume goes on from there"
                 )
                 return 130
 
-            save(out / "last.pkl", layer, optimizers)
             row = epoch_row(layer, series, position, spans, learning_rate)
             metrics["history"].append(row)
             is_best = row["validation_rmse"] < metrics["best"]["validation_rmse"]
             if is_best:
                 metrics["best"] = {"epoch": epoch, "validation_rmse": row["validation_rmse"]}
-                shutil.copyfile(out / "last.pkl", out / "best.pkl")
             metrics["next"] = position = fresh_position(epoch + 1)
-            training.write_metrics(out, metrics)
+            checkpoint()
+            if is_best:
+                shutil.copyfile(out / "last.pkl", out / "best.pkl")
             progress.update()
             progress.set_postfix(
                 train=f"{row['train_rmse']:.2f}", val=f"{row['validation_rmse']:.2f}"
             )
             if epoch % args.print_every == 0:
+                # metrics.json is the report, rewritten whole: every epoch would cost more
+                # than the epoch's training. --resume reads last.pkl.
+                training.write_metrics(out, metrics)
                 progress.write(summary(row, is_best))
             if epoch - metrics["best"]["epoch"] >= args.patience:
                 metrics["stopped"] = "early stopping"
@@ -593,14 +610,14 @@ def main(argv=None):
                 break
     ctrl_c.restore()
 
-    best_layer, _ = load(out / "best.pkl")
+    best_layer, _, _ = load(out / "best.pkl")
     best = metrics["best"]["epoch"]
     metrics["test"] = {
         "epoch": best,
         "rmse": series.rmse(forecast(best_layer, series.inputs), "test"),
         "naive_rmse": metrics["naive"]["test_rmse"],
     }
-    record()
+    report()
     naive = metrics["naive"]
     print(
         f"best.pkl (epoch {best}): validation RMSE {metrics['best']['validation_rmse']:.2f} "

@@ -36,13 +36,16 @@ def write_metrics(out, metrics):
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
 
-def resumed_metrics(out, config, may_change):
-    """The record of the run in `out`, to go on with; warns of flags that differ from the run's
-    own, except those in may_change (--epochs, --threads, ...), which a resumed run may change."""
-    path = out / "metrics.json"
+def must_exist(path):
+    """The file a resumed run starts from, or a clear exit."""
     if not path.is_file():
         sys.exit(f"error: nothing to resume, {path} does not exist")
-    metrics = json.loads(path.read_text())
+    return path
+
+
+def resumed(metrics, config, may_change):
+    """The record of a run, to go on with under this invocation's flags; warns of flags that
+    differ from the run's own, except those in may_change (--epochs, --threads, ...)."""
     changed = [k for k in config if k not in may_change and config[k] != metrics["config"].get(k)]
     if changed:
         print(f"warning: resuming with other values than the run had for {changed}")
