@@ -149,7 +149,7 @@ def build(model, hidden_size, optimizer, learning_rate, seed, mean_target):
     layer = LAYERS[model](1, hidden_size, 1)
     layer.initialize(Xavier(), Constant(0.0))
     # The output bias (the last row) starts where the sigmoid gives the mean training target:
-    # the first forecasts are the mean, not sigmoid(0) = 0.5, far above every target.
+    # the first forecasts are the mean, not sigmoid(0) = 0.5, above most of the targets.
     layer.output_weights[-1] = np.log(mean_target / (1 - mean_target))
     return layer, [OPTIMIZERS[optimizer](learning_rate) for _ in PARAMETERS]
 
@@ -262,8 +262,8 @@ def plot_curves(metrics, path):
     history, config = metrics["history"], metrics["config"]
     epochs = [row["epoch"] for row in history]
     figure, (rmse_axis, norm_axis) = plt.subplots(1, 2, figsize=(11, 4))
-    for part, style in (("train", "-"), ("validation", "-")):
-        rmse_axis.plot(epochs, [row[f"{part}_rmse"] for row in history], style, label=part)
+    for part in ("train", "validation"):
+        rmse_axis.plot(epochs, [row[f"{part}_rmse"] for row in history], label=part)
     naive = metrics["naive"]["validation_rmse"]
     rmse_axis.axhline(naive, color="grey", ls="--", label=f"naive, validation ({naive:.1f})")
     rmse_axis.set(xlabel="epoch", ylabel="RMSE (sunspot number)", title="one-step forecasts")
@@ -474,7 +474,7 @@ def build_parser():
         type=at_least(1),
         default=25,
         metavar="N",
-        help="print a line for every N-th epoch (default: %(default)s)",
+        help="print a line for every N-th epoch and rewrite metrics.json (default: %(default)s)",
     )
     output.add_argument(
         "--compare",
@@ -579,10 +579,7 @@ def main(argv=None):
                 metrics["stopped"] = "interrupted"
                 checkpoint()
                 report()
-                progress.write(
-                    f"interrupted: saved {out / 'last.pkl'}; --resume goes on from there"
-                )
-                return 130
+                break
 
             row = epoch_row(layer, series, position, spans, learning_rate)
             metrics["history"].append(row)
@@ -609,6 +606,9 @@ def main(argv=None):
                 )
                 break
     ctrl_c.restore()
+    if metrics["stopped"] == "interrupted":
+        print(f"interrupted: saved {out / 'last.pkl'}; --resume goes on from there")
+        return 130
 
     best_layer, _, _ = load(out / "best.pkl")
     best = metrics["best"]["epoch"]
