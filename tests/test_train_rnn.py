@@ -99,6 +99,13 @@ def test_the_sunspot_series_is_split_by_the_years_of_its_targets(train_rnn):
     assert series.naive_rmse("test") == pytest.approx(naive)
 
 
+def test_a_missing_data_package_or_file_is_a_clear_error(train_rnn):
+    with pytest.raises(SystemExit, match=r"inside the no_such_package package: pip install"):
+        train_rnn.training.package_file("no_such_package", "x.csv", holds="the numbers")
+    with pytest.raises(SystemExit, match=r"no_such\.csv, but this statsmodels has no such file"):
+        train_rnn.training.package_file("statsmodels", "no_such.csv", holds="the numbers")
+
+
 def test_an_epoch_carries_the_hidden_state_across_its_windows_from_a_zero_start(train_rnn):
     """Truncated BPTT sees the states of one pass over the whole sequence: with a learning rate
     of 0, an epoch of 8 windows ends in the state one forward over its 50 years ends in. The
