@@ -57,3 +57,11 @@ def train(session: nox.Session) -> None:
     """Train LeNet: `nox -s train -- --test-dir ../shared/mnist` (flags: train_lenet.py -h)."""
     session.install("-e", ".[train]")
     session.run("python", "scripts/train_lenet.py", *session.posargs)
+
+
+@nox.session
+def train_rnn(session: nox.Session) -> None:
+    """Train the LSTM or the RNN on the sunspot numbers: `nox -s train_rnn -- --model rnn`
+    (flags: train_rnn.py -h)."""
+    session.install("-e", ".[train]")
+    session.run("python", "scripts/train_rnn.py", *session.posargs)

