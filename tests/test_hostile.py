@@ -52,11 +52,8 @@ run_seconds = 600
 TanH = 50
 ReLU = 50
 """
-TANH_TESTS = (
-    "test_is_a_plain_layer",
-    "test_forward_is_elementwise_tanh",
-    "test_backward_matches_finite_differences",
-    "test_backward_uses_the_stored_activation",
+TANH_TESTS = tuple(
+    re.findall(r"^def (test_\w+)", (ROOT / "spec" / "test_tanh.py").read_text(), re.M)
 )
 FORWARD = "        self.activation = np.tanh(input_tensor)\n"  # first line of TanH.forward
 TOP = "import numpy as np\n"  # first line of TanH.py
@@ -68,7 +65,7 @@ class Hostile:
     code: str  # inserted before `before`; {sentinel} is a path outside every allowed folder
     reason: str  # a regular expression every failing TanH test's reason matches
     before: str = FORWARD
-    honest: tuple[str, ...] = ("test_is_a_plain_layer",)  # TanH tests the code leaves passing
+    honest: tuple[str, ...] = ("test_is_not_trainable",)  # TanH tests the code leaves passing
 
 
 IMPORT_TIME = ()  # when TanH.py cannot be imported, no test of it is honest
@@ -188,7 +185,8 @@ CASES = [
         "import __main__; __main__.Worker.op_call = lambda self, target, args, kwargs: 0.0\n",
         r"'float' object has no attribute",
         before=TOP,
-        honest=IMPORT_TIME,
+        # 0.0 has no `trainable`, which the contract reads as not trainable
+        honest=("test_is_not_trainable",),
     ),
     Hostile(
         "lying_array",
@@ -617,7 +615,7 @@ def test_the_kernel_refuses_what_the_hook_no_longer_stops(
     sentinel = tmp_path / "never-written"
     try:
         graded_truthfully(
-            submission, tmp_path, case.reason, ("test_is_a_plain_layer",), sentinel, container
+            submission, tmp_path, case.reason, ("test_is_not_trainable",), sentinel, container
         )
     finally:
         connections = listener.close()
