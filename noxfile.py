@@ -27,6 +27,14 @@ def grade(session: nox.Session) -> None:
 
 
 @nox.session
+def autograder(session: nox.Session) -> None:
+    """Gradescope's autograder.zip: `nox -s autograder [-- --rubric FILE --out PATH]`. The zip
+    pins the dependencies at the versions this session installs."""
+    session.install("-e", ".")
+    session.run("python", "-m", "graders", "gradescope", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """Ruff's checks and its formatting, over everything we wrote (configured in pyproject)."""
     session.install("ruff")
@@ -54,6 +62,6 @@ def coverage(session: nox.Session) -> None:
 
 @nox.session
 def train(session: nox.Session) -> None:
-    """Train LeNet: `nox -s train -- --test-dir ../shared/mnist` (flags: train_lenet.py -h)."""
+    """Train LeNet: `nox -s train -- --test-dir MNIST_DIR` (flags: train_lenet.py -h)."""
     session.install("-e", ".[train]")
     session.run("python", "scripts/train_lenet.py", *session.posargs)

@@ -159,19 +159,23 @@ def similarity_lines(found: Similarity) -> list[str]:
         "",
     ]
     if not found.pairs:
-        return [*lines, "No pair flagged."]
-    lines += [
-        "| Student | Student | Shares | Shared code | Files |",
-        "| --- | --- | ---: | ---: | --- |",
-    ]
+        lines.append("No pair flagged.")
+    else:
+        lines += [
+            "| Student | Student | Shares | Shared code | Files |",
+            "| --- | --- | ---: | ---: | --- |",
+        ]
     for pair in found.pairs:
         lines.append(
-            f"| {pair.first} | {pair.second} "
+            f"| {md(pair.first)} | {md(pair.second)} "
             f"| {percent(pair.first_share, 1)} / {percent(pair.second_share, 1)} "
             f"| {pair.shared} | {', '.join(pair.files)} |"
         )
     if found.skipped:
-        lines += ["", "Not compared: " + "; ".join(f"{n} ({r})" for n, r in found.skipped.items())]
+        lines += [
+            "",
+            "Not compared: " + "; ".join(f"{md(n)} ({md(r)})" for n, r in found.skipped.items()),
+        ]
     return lines
 
 
@@ -186,12 +190,13 @@ def summary(
     """class.md: who was graded, what the class struggled with, the sections' statistics, the
     most-failed tests, the full item analysis, similar pairs when asked for, who was not graded."""
     graded = [s for s in students if not s.report["extra_data"]["problem"]]
-    ungraded = {s.name: s.report["extra_data"]["problem"] for s in students if s not in graded}
-    ungraded |= {
-        name: f"no report: {failures.get(name, 'the grader failed')}"
-        for name in names
-        if name not in {s.name for s in students}
-    }
+    problems = {s.name: s.report["extra_data"]["problem"] for s in students}
+    ungraded = {}
+    for name in names:
+        if name not in problems:
+            ungraded[name] = f"no report: {failures.get(name, 'the grader failed')}"
+        elif problems[name]:
+            ungraded[name] = problems[name]
     items = item_analysis(graded)
     lines = [
         "# Exercise 3: the class",
@@ -253,7 +258,7 @@ def summary(
         if section_items:
             lines += ["", f"### {section.name}", ""]
             lines += [
-                f"- {len(i.failed)} of {i.ran} ({', '.join(i.failed)}): {quoted(i)}"
+                f"- {len(i.failed)} of {i.ran} ({', '.join(map(md, i.failed))}): {quoted(i)}"
                 for i in section_items
             ]
     if found is not None:
@@ -264,7 +269,12 @@ def summary(
 def not_graded_lines(ungraded: dict[str, str]) -> list[str]:
     if not ungraded:
         return []
-    return ["", "## Not graded", "", *(f"- {name}: {md(why)}" for name, why in ungraded.items())]
+    return [
+        "",
+        "## Not graded",
+        "",
+        *(f"- {md(name)}: {md(why)}" for name, why in ungraded.items()),
+    ]
 
 
 def histograms(students: list[Student], rubric: Rubric, path: Path) -> bool:
