@@ -23,6 +23,7 @@ from graders.rubric import Rubric, Section
 from graders.similarity import Similarity
 
 MOST_FAILED = 10  # tests listed in "Most-failed tests"
+NAMED = 5  # students named beside a test of the item analysis; beyond, the gradebook tells
 STRUGGLES = 3  # sections named in "What the class struggled with"
 FAILED = ("failure", "error")  # junit.xml's elements for a test that did not pass
 NO_MATPLOTLIB = (
@@ -142,6 +143,12 @@ def struggles(graded: list[Student], rubric: Rubric, items: list[Item]) -> list[
     return lines
 
 
+def who(item: Item) -> str:
+    if len(item.failed) > NAMED:
+        return ""
+    return f" ({', '.join(map(md, item.failed))})"
+
+
 def quoted(item: Item) -> str:
     return f"`{item.name}`" + (f" — {md(item.clause)}" if item.clause else "")
 
@@ -257,10 +264,7 @@ def summary(
         section_items = [i for i in failing if i.section == section.name]
         if section_items:
             lines += ["", f"### {section.name}", ""]
-            lines += [
-                f"- {len(i.failed)} of {i.ran} ({', '.join(map(md, i.failed))}): {quoted(i)}"
-                for i in section_items
-            ]
+            lines += [f"- {len(i.failed)} of {i.ran}{who(i)}: {quoted(i)}" for i in section_items]
     if found is not None:
         lines += similarity_lines(found)
     return "\n".join([*lines, *not_graded_lines(ungraded)]) + "\n"

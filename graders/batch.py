@@ -188,6 +188,8 @@ def batch(
 ) -> Outcome:
     """Grade the submissions in `folder` (this shard's part of them) and write the class files."""
     whole_class = submissions_in(folder)
+    if shard is not None:  # until this run is complete, merge must not take the folder for done
+        (out / SHARD_FILE).unlink(missing_ok=True)
     mine = {n: p for n, p in whole_class.items() if shard is None or shard.holds(n)}
     todo = {
         name: path
@@ -197,8 +199,8 @@ def batch(
     failures = grade_all(todo, out, rubric_file, rubric, jobs)
     out.mkdir(parents=True, exist_ok=True)
     similar = similarity.compare(whole_class) if check_similarity else None
-    if shard is not None:
+    book, summary = write_class(out, list(mine), rubric, failures, similar)
+    if shard is not None:  # last: the sign that this shard is complete
         record = {"shard": str(shard), "class": sorted(whole_class), "failures": failures}
         (out / SHARD_FILE).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-    book, summary = write_class(out, list(mine), rubric, failures, similar)
     return Outcome(book, summary, failures, len(todo), len(mine))
