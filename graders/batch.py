@@ -155,7 +155,7 @@ def write_class(
 
 
 def grade_all(
-    submissions: dict[str, Path], out: Path, rubric_file: Path, rubric: Rubric, jobs: int
+    submissions: dict[str, Path], out: Path, rubric_file: Path, rubric: Rubric, jobs: int, of: int
 ) -> dict[str, str]:
     """Grade each submission into `out`/NAME, `jobs` at a time; why no report came of some."""
     failures: dict[str, str] = {}
@@ -166,7 +166,7 @@ def grade_all(
             for name, path in submissions.items()
         }
         with Progress(transient=False) as progress:
-            task = progress.add_task(f"grading {len(futures)}", total=len(futures))
+            task = progress.add_task(f"grading {len(futures)} of {of}", total=len(futures))
             for future in as_completed(futures):
                 if failure := future.result():
                     failures[futures[future]] = failure
@@ -196,7 +196,7 @@ def batch(
         for name, path in mine.items()
         if fresh or not is_current(out / name, fingerprint(path, rubric))
     }
-    failures = grade_all(todo, out, rubric_file, rubric, jobs)
+    failures = grade_all(todo, out, rubric_file, rubric, jobs, len(mine))
     out.mkdir(parents=True, exist_ok=True)
     similar = similarity.compare(whole_class) if check_similarity else None
     book, summary = write_class(out, list(mine), rubric, failures, similar)
