@@ -15,27 +15,18 @@ import pytest
 
 from graders import analytics, reports, scoring
 from graders.rubric import Rubric, Section
+from tests.test_graders import record
 
 RUBRIC = Rubric(
     sections=(Section("A", "exercise", 10), Section("B", "exercise", 5), Section("X", "bonus", 10))
 )
 
 
-def record(section: str, name: str, outcome: str = "passed") -> dict:
-    return {
-        "nodeid": f"spec/test_{section.lower()}.py::{name}",
-        "section": section,
-        "clause": f"{name} holds.",
-        "requirement": f"{section}: a part.",
-        "outcome": outcome,
-        "reason": "AssertionError: no" if outcome == "failed" else "",
-        "duration": 0.1,
-    }
-
-
 def results(failed: set[str], lstm_absent: bool = False) -> list[dict]:
     tests = [("A", f"test_a{k}") for k in range(1, 5)] + [("B", "test_b1"), ("B", "test_b2")]
-    records = [record(s, n, "failed" if n in failed else "passed") for s, n in tests]
+    records = [
+        record(s, n, *(("failed", "AssertionError: no") if n in failed else ())) for s, n in tests
+    ]
     if lstm_absent:
         absent = record("X", "test_x1", "skipped")
         return [*records, {**absent, "reason": "absent: no Layers/X.py (optional)"}]
@@ -64,13 +55,13 @@ def test_class_md_says_what_the_class_struggled_with(tmp_path):
     struggled = text.split("## What the class struggled with")[1].split("##")[0]
     assert struggled.strip().splitlines() == [
         "1. **A**: 75 % of its 10 points on average; 2 of 3 lost points there. "
-        "Most failed: `test_a2` — test_a2 holds. (2 of 3).",
+        "Most failed: `test_a2` — test_a2 does its job. (2 of 3).",
         "2. **B**: 83 % of its 5 points on average; 1 of 3 lost points there. "
-        "Most failed: `test_b1` — test_b1 holds. (1 of 3).",
+        "Most failed: `test_b1` — test_b1 does its job. (1 of 3).",
     ]
     assert "| X | 10 | 10.0 | 10 | 2 | 0 | 2 |" in text  # cy left the optional part out
-    assert "| `test_a2` — test_a2 holds. | A | 2 of 3 | 67 % |" in text
-    assert "- 2 of 3 (bo, cy): `test_a2` — test_a2 holds." in text
+    assert "| `test_a2` — test_a2 does its job. | A | 2 of 3 | 67 % |" in text
+    assert "- 2 of 3 (bo, cy): `test_a2` — test_a2 does its job." in text
     assert "7 tests ran; 4 passed for everyone." in text
     assert "- dee: dee.zip cannot be unpacked: File is not a zip file" in text
     assert "- eve: no report: the grader did not finish within 960 s" in text

@@ -21,6 +21,7 @@ from graders import gradescope, reports, scoring
 from graders.rubric import Rubric, Section
 from tests import mutants
 from tests.mutants import copy_of_solution, edit
+from tests.test_graders import graders, record
 
 ROOT = Path(__file__).resolve().parents[1]
 # Sigmoid as the bonus keeps the run short; the golden Dropout test is hidden until published.
@@ -33,16 +34,6 @@ Dropout = 5
 Sigmoid = 2.5
 """
 TEST_KEYS = {"name", "score", "max_score", "status", "output", "output_format", "visibility"}
-
-
-def graders(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "graders", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 # SHIM(h14), remove on merge: until the lead's `grade --accept-missing` is on main, the test
@@ -163,18 +154,6 @@ def test_run_autograder_writes_results_json_for_a_correct_and_a_broken_submissio
 # -- the format, on made-up results ------------------------------------------------------------
 
 
-def record(section: str, name: str, outcome: str = "passed", reason: str = "") -> dict:
-    return {
-        "nodeid": f"spec/test_{section.lower()}.py::{name}",
-        "section": section,
-        "clause": f"{name} holds.",
-        "requirement": f"{section}: a part.",
-        "outcome": outcome,
-        "reason": reason,
-        "duration": 0.1,
-    }
-
-
 RECORDS = [
     record("A", "test_shown", "failed", "AssertionError: got <lambda> * 2, expected `x`"),
     record("A", "test_secret", "failed", "AssertionError: secret is 42"),
@@ -199,7 +178,7 @@ def test_hidden_tests_have_their_own_entry_shown_after_publication():
     assert "hidden test 2" not in visible["output"]  # it passed
     assert (hidden["visibility"], hidden["score"], hidden["max_score"]) == ("after_published", 0, 0)
     assert "- 1/2 hidden tests passed" in hidden["output"]
-    assert "test_secret holds. — AssertionError: secret is 42" in hidden["output"]
+    assert "test_secret does its job. — AssertionError: secret is 42" in hidden["output"]
 
     withheld = by_name(HIDING)["A (exercise): hidden tests"]
     assert (
