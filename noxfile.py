@@ -12,7 +12,9 @@ nox.options.default_venv_backend = "venv"
 @nox.session
 def tests(session: nox.Session) -> None:
     """The spec against the bundled solution, and the harness's own tests."""
-    session.install("-e", ".[train]")  # the training script's tests plot with matplotlib
+    # The training script's tests and the class summary plot with matplotlib; the similarity
+    # tests need copydetect.
+    session.install("-e", ".[train,similarity]")
     session.run("pytest", "-n", "auto", *session.posargs)
 
 
@@ -53,7 +55,7 @@ def typecheck(session: nox.Session) -> None:
 def coverage(session: nox.Session) -> None:
     """Line and branch coverage of graders/, scripts/ and solution/ under the whole test suite,
     subprocesses included; fails under 90 %."""
-    session.install("-e", ".[train]", "coverage[toml]>=7.10")
+    session.install("-e", ".[train,similarity]", "coverage[toml]>=7.10")
     session.run("coverage", "erase")
     session.run("coverage", "run", "-m", "pytest", "-n", "auto", *session.posargs)
     session.run("coverage", "combine")

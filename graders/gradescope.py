@@ -34,19 +34,19 @@ def pinned_requirements() -> list[str]:
     pins: dict[str, str] = {}
     while todo:
         requirement = todo.pop()
-        name = canonicalize_name(requirement.name)
-        if name in pins or (requirement.marker and not requirement.marker.evaluate({"extra": ""})):
+        if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
             continue
-        try:
-            version = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            raise run.HarnessError(
-                f"{name} is not installed here: pip install -e . first"
-            ) from None
-        if not requirement.specifier.contains(version, prereleases=True):
-            raise run.HarnessError(f"{name} {version} is installed, but {requirement} is needed")
-        pins[name] = version
-        todo += [Requirement(text) for text in metadata.requires(name) or []]
+        name = canonicalize_name(requirement.name)
+        if name not in pins:
+            try:
+                pins[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                raise run.HarnessError(
+                    f"{name} is not installed here: pip install -e . first"
+                ) from None
+            todo += [Requirement(text) for text in metadata.requires(name) or []]
+        if not requirement.specifier.contains(pins[name], prereleases=True):  # each, not the first
+            raise run.HarnessError(f"{name} {pins[name]} is installed, but {requirement} is needed")
     return [f"{name}=={version}" for name, version in sorted(pins.items())]
 
 

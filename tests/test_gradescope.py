@@ -13,11 +13,12 @@ import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
-from graders import gradescope, reports, scoring
+from graders import gradescope, reports, run, scoring
 from graders.rubric import Rubric, Section
 from tests import mutants
 from tests.mutants import copy_of_solution, edit
@@ -191,3 +192,22 @@ def test_output_is_markdown_that_shows_messages_literally():
     assert r"got \<lambda\> \* 2, expected \`x\`" in tests["A (exercise)"]["output"]
     assert (tests["B (bonus)"]["score"], tests["B (bonus)"]["max_score"]) == (5, 0)
     assert "B (bonus): hidden tests" not in tests  # nothing of B is hidden
+
+
+def test_the_pins_come_from_this_environment_and_must_satisfy_the_project(monkeypatch):
+    pins = dict(line.split("==") for line in gradescope.pinned_requirements())
+    assert pins["numpy"] == metadata.version("numpy") and "pytest-xdist" in pins
+    assert "coverage" not in pins and "matplotlib" not in pins  # extras are not graded with
+
+    installed = metadata.version
+    numpy_2 = lambda name: "2.4.6" if name == "numpy" else installed(name)  # noqa: E731
+    monkeypatch.setattr(gradescope.metadata, "version", numpy_2)
+    with pytest.raises(run.HarnessError, match=r"numpy 2.4.6 is installed, but numpy<2"):
+        gradescope.pinned_requirements()
+
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(gradescope.metadata, "version", missing)
+    with pytest.raises(run.HarnessError, match=r"is not installed here: pip install -e \. first"):
+        gradescope.pinned_requirements()
