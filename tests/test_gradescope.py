@@ -129,8 +129,8 @@ def test_run_autograder_writes_results_json_for_a_correct_and_a_broken_submissio
         assert {test["output_format"] for test in results["tests"]} == {"md"}
         if LEAD_FLAGS:
             confinement = results["extra_data"]["confinement"]
-            assert confinement["accepted_missing"] == ["namespaces"]
-            assert not confinement["trusted"] and confinement["layers"]
+            assert set(confinement["accepted_missing"]) <= {"namespaces"}  # if missing here
+            assert not confinement["trusted"] and "namespaces" in confinement["layers"]
 
     tests = {test["name"]: test for test in correct["tests"]}
     assert correct["score"] == 7.5 and correct["extra_data"]["bonus"] == 2.5
