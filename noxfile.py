@@ -12,7 +12,9 @@ nox.options.default_venv_backend = "venv"
 @nox.session
 def tests(session: nox.Session) -> None:
     """The spec against the bundled solution, and the harness's own tests."""
-    session.install("-e", ".[train]")  # the training script's tests plot with matplotlib
+    # The training script's tests and the class summary plot with matplotlib; the similarity
+    # tests need copydetect.
+    session.install("-e", ".[train,similarity]")
     session.run("pytest", "-n", "auto", *session.posargs)
 
 
@@ -24,6 +26,14 @@ def grade(session: nox.Session) -> None:
     name = Path(submission).name.removesuffix(".zip")
     command = ["python", "-m", "graders", "grade", *(session.posargs or ["solution"])]
     session.run(*command, "--out", f"reports/{name}")
+
+
+@nox.session
+def autograder(session: nox.Session) -> None:
+    """Gradescope's autograder.zip: `nox -s autograder [-- --rubric FILE --out PATH]`. The zip
+    pins the dependencies at the versions this session installs."""
+    session.install("-e", ".")
+    session.run("python", "-m", "graders", "gradescope", *session.posargs)
 
 
 @nox.session
@@ -45,7 +55,7 @@ def typecheck(session: nox.Session) -> None:
 def coverage(session: nox.Session) -> None:
     """Line and branch coverage of graders/, scripts/ and solution/ under the whole test suite,
     subprocesses included; fails under 90 %."""
-    session.install("-e", ".[train]", "coverage[toml]>=7.10")
+    session.install("-e", ".[train,similarity]", "coverage[toml]>=7.10")
     session.run("coverage", "erase")
     session.run("coverage", "run", "-m", "pytest", "-n", "auto", *session.posargs)
     session.run("coverage", "combine")
@@ -54,7 +64,7 @@ def coverage(session: nox.Session) -> None:
 
 @nox.session
 def train(session: nox.Session) -> None:
-    """Train LeNet: `nox -s train -- --test-dir ../shared/mnist` (flags: train_lenet.py -h)."""
+    """Train LeNet: `nox -s train -- --test-dir MNIST_DIR` (flags: train_lenet.py -h)."""
     session.install("-e", ".[train]")
     session.run("python", "scripts/train_lenet.py", *session.posargs)
 

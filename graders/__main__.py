@@ -1,8 +1,9 @@
-"""`python -m graders grade PATH` and `python -m graders batch FOLDER`.
+"""`python -m graders grade PATH`, `batch FOLDER`, `merge SHARD_DIR...`, `gradescope`.
 
 The exit status is 0 whenever a report was written, whatever the score; 2 for a command line
-that is wrong (a path that does not exist); 1 when the harness itself failed (an invalid
-rubric, a spec that cannot be collected, a confinement layer this machine lacks, ...).
+that is wrong or cannot be carried out (a path that does not exist, a class folder that holds no
+submissions); 1 when the harness itself failed (an invalid rubric, a spec that cannot be
+collected, a confinement layer this machine lacks, ...).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from graders import reports, rubric
-from graders.batch import batch
+from graders import gradescope, reports, rubric, similarity
+from graders.batch import ClassError, batch, parse_shard
 from graders.grade import grade, name_of
+from graders.merge import MergeError, merge
 from graders.run import ROOT, HarnessError
 from spec.support.confinement import policy, view
+
+SIMILARITY_EXTRA = 'copydetect is not installed: pip install -e ".[similarity]"'
 
 
 def parser() -> argparse.ArgumentParser:
@@ -79,7 +83,62 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="regrade everyone, even students whose report is up to date",
     )
+    many.add_argument(
+        "--shard",
+        type=shard_argument,
+        metavar="K/N",
+        help="grade only the K-th of N parts of the class (one job of a cluster's array); "
+        "`merge` combines the parts",
+    )
+    many.add_argument(
+        "--similarity",
+        action="store_true",
+        help="also flag pairs of submissions that share code (needs the similarity extra)",
+    )
+
+    combine = commands.add_parser(
+        "merge",
+        help="combine the outputs of `batch --shard`",
+        description="Combine the outputs of `batch --shard K/N` for K = 1..N into one "
+        "gradebook, class summary and folder of reports, as one batch would have written them.",
+    )
+    combine.add_argument("shards", type=Path, nargs="+", metavar="SHARD_DIR")
+    combine.add_argument("--out", type=Path, required=True, help="folder for the merged class")
+    combine.add_argument(
+        "--rubric", type=Path, default=rubric.DEFAULT, help="the rubric the shards graded with"
+    )
+    combine.add_argument(
+        "--similarity",
+        type=Path,
+        metavar="SUBMISSIONS_DIR",
+        help="also flag similar pairs among the class's submissions (the folder the shards graded)",
+    )
+
+    bundle = commands.add_parser(
+        "gradescope",
+        help="build a Gradescope autograder",
+        description="Build the zip to upload as a Gradescope programming assignment's "
+        "autograder: setup.sh, run_autograder, the harness, its pinned dependencies.",
+    )
+    bundle.add_argument(
+        "--out", type=Path, default=Path("autograder.zip"), help="default: autograder.zip"
+    )
+    bundle.add_argument(
+        "--rubric", type=Path, default=rubric.DEFAULT, help="default: graders/rubric.toml"
+    )
     return main
+
+
+def shard_argument(text: str) -> object:
+    try:
+        return parse_shard(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def usage_error(command: str, message: str) -> int:
+    print(f"python -m graders {command}: error: {message}", file=sys.stderr)
+    return 2
 
 
 def confinement_of(args: argparse.Namespace) -> dict[str, object]:
@@ -101,34 +160,80 @@ def grade_command(args: argparse.Namespace, chosen: rubric.Rubric, console: Cons
 
 
 def batch_command(args: argparse.Namespace, chosen: rubric.Rubric, console: Console) -> int:
+    if args.similarity and args.shard:
+        return usage_error("batch", "--similarity compares the whole class: give it to merge")
+    if args.similarity and not similarity.available():
+        return usage_error("batch", f"--similarity: {SIMILARITY_EXTRA}")
     out = args.out or Path("reports") / args.submissions.name
     start = time.perf_counter()
-    book, failures, graded = batch(
-        args.submissions, out, args.rubric, chosen, args.jobs, args.fresh, confinement_of(args)
-    )
+    try:
+        done = batch(
+            args.submissions,
+            out,
+            args.rubric,
+            chosen,
+            args.jobs,
+            args.fresh,
+            args.shard,
+            args.similarity,
+            confinement_of(args),
+        )
+    except ClassError as error:
+        return usage_error("batch", str(error))
+    part = f" (shard {args.shard})" if args.shard else ""
     console.print(
-        f"Graded {graded} submissions in {time.perf_counter() - start:.0f} s "
-        f"(the others were up to date); gradebook: {book}"
+        f"Graded {done.graded} submissions of {done.students}{part} in "
+        f"{time.perf_counter() - start:.0f} s; {done.students - done.graded} were up to date. "
+        f"Gradebook: {done.gradebook}; class summary: {done.summary}",
+        highlight=False,
     )
-    for name, failure in failures.items():
+    for name, failure in done.failures.items():
         console.print(f"[red]Grader failed for {name}:[/] {failure}", highlight=False)
-    return 1 if failures else 0
+    return 1 if done.failures else 0
+
+
+def merge_command(args: argparse.Namespace, chosen: rubric.Rubric, console: Console) -> int:
+    if args.similarity and not similarity.available():
+        return usage_error("merge", f"--similarity: {SIMILARITY_EXTRA}")
+    try:
+        book, summary = merge(args.shards, args.out, chosen, args.similarity)
+    except (MergeError, ClassError) as error:
+        return usage_error("merge", str(error))
+    console.print(f"Gradebook: {book}; class summary: {summary}", highlight=False)
+    return 0
+
+
+def gradescope_command(args: argparse.Namespace, chosen: rubric.Rubric, console: Console) -> int:
+    path = gradescope.build(args.out, args.rubric)
+    console.print(
+        f"Wrote {path} ({path.stat().st_size / 2**20:.1f} MB): upload it as the autograder of "
+        "a Gradescope programming assignment (Configure Autograder, Zip file upload).",
+        highlight=False,
+    )
+    return 0
+
+
+COMMANDS = {
+    "grade": grade_command,
+    "batch": batch_command,
+    "merge": merge_command,
+    "gradescope": gradescope_command,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     command_line = parser()
     args = command_line.parse_args(argv)
-    command = grade_command if args.command == "grade" else batch_command
-    path = args.path if args.command == "grade" else args.submissions
-    if not path.exists():
-        command_line.error(f"{path} does not exist")
+    command = COMMANDS[args.command]
+    if args.command == "grade" and not args.path.exists():
+        command_line.error(f"{args.path} does not exist")
     try:
-        policy.parse(args.accept_missing)
+        policy.parse(getattr(args, "accept_missing", ""))
     except ValueError as error:
         command_line.error(f"--accept-missing: {error}")
     try:
         chosen = rubric.load(args.rubric)
-        if args.release:
+        if getattr(args, "release", False):
             chosen = dataclasses.replace(chosen, release=True)
         return command(args, chosen, Console())
     except (HarnessError, rubric.RubricError, policy.ConfinementMissing, OSError) as error:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -150,30 +152,73 @@ def show(report: Report, console: Console) -> None:
 # -- files ------------------------------------------------------------------------------------
 
 
-def gradescope(report: Report) -> dict[str, Any]:
-    """Gradescope's results.json. The bonus sections are tests worth 0 points (extra credit
-    there), and the bonus total is extra data, so the bonus never inflates max_score."""
-    tests = []
-    for section in report.sections:
-        kind = section.section.kind
-        lines = [result_of(section), *failure_lines(section)]
+def md(text: str) -> str:
+    """Text as Markdown shows it literally: messages hold `<lambda>`, `**`, backquotes."""
+    return re.sub(r"([\\`*<>])", r"\\\1", text)
+
+
+def markdown_list(lines: list[str]) -> str:
+    return "\n".join(f"- {md(line)}" for line in lines)
+
+
+def section_tests(section: SectionScore) -> list[dict[str, Any]]:
+    """A section as Gradescope tests: its points and visible clauses, and, when the rubric hides
+    some of its tests, a 0-point test with their details, which Gradescope shows students once
+    the grades are published; until then the section's test gives only the hidden tests'
+    outcomes. A bonus section has a maximum of 0 there (extra credit): it never inflates
+    max_score."""
+    kind = section.section.kind
+    hidden = replace(section, checks=tuple(c for c in section.checks if c.hidden))
+    visible = replace(section, checks=tuple(c for c in section.checks if not c.hidden))
+    lines = [result_of(section), *failure_lines(visible)]
+    lines += [
+        f"hidden test {number}: {check.outcome} ({WITHHELD})"
+        for number, check in enumerate(hidden.checks, 1)
+        if check in hidden.failures
+    ]
+    tests = [
+        {
+            "name": f"{section.section.name} ({kind})",
+            "score": section.earned,
+            "max_score": 0.0 if kind == "bonus" else section.section.points,
+            "status": "passed" if section.status == "passed" else "failed",
+            "output": markdown_list(lines),
+            "output_format": "md",
+            "visibility": "visible",
+            "tags": [kind],
+        }
+    ]
+    if hidden.checks:
+        passed = len(hidden.checks) - len(hidden.failures)
+        tally = f"{passed}/{len(hidden.checks)} hidden tests passed (counted above)"
         tests.append(
             {
-                "name": f"{section.section.name} ({kind})",
-                "score": 0.0 if kind == "bonus" else section.earned,
-                "max_score": 0.0 if kind == "bonus" else section.section.points,
-                "status": "passed" if section.status == "passed" else "failed",
-                "output": "\n".join(lines),
-                "visibility": "visible",
-                "tags": [kind],
+                "name": f"{section.section.name} ({kind}): hidden tests",
+                "score": 0.0,
+                "max_score": 0.0,
+                "status": "failed" if hidden.failures else "passed",
+                "output": markdown_list([tally, *failure_lines(hidden)]),
+                "output_format": "md",
+                "visibility": "after_published",
+                "tags": [kind, "hidden"],
             }
         )
+    return tests
+
+
+def gradescope(report: Report) -> dict[str, Any]:
+    """Gradescope's results.json: a test per section (see section_tests). The score is the
+    exercise's; the bonus total is extra data. Standard output is the grader's log: hidden."""
     return {
         "score": report.score,
         "max_score": report.rubric.max_score,
-        "output": "\n".join([summary(report), *filter(None, [report.problem]), *report.notes]),
+        "output": "\n\n".join(
+            map(md, [summary(report), *filter(None, [report.problem]), *report.notes])
+        ),
+        "output_format": "md",
         "visibility": "visible",
-        "tests": tests,
+        "stdout_visibility": "hidden",
+        "tests": [test for section in report.sections for test in section_tests(section)],
         "extra_data": {
             "submission": report.submission,
             "bonus": report.bonus,
@@ -202,8 +247,8 @@ def markdown(report: Report) -> str:
         "",
     ]
     if report.problem:
-        lines += [f"**Not graded:** {report.problem}", ""]
-    lines += [f"Note: {note}" for note in report.notes] + ([""] if report.notes else [])
+        lines += [f"**Not graded:** {md(report.problem)}", ""]
+    lines += [f"Note: {md(note)}" for note in report.notes] + ([""] if report.notes else [])
     table: list[Sequence[str]] = [COLUMNS, ("---", "---", "---:", "---:", "---:", "---:")]
     table += [row(report, section) for section in report.sections] + [total_row(report)]
     lines += [f"| {' | '.join(cells)} |" for cells in table]
@@ -211,8 +256,8 @@ def markdown(report: Report) -> str:
     if failed:
         lines += ["", "## What failed"]
     for s in failed:
-        lines += ["", f"### {s.section.name}", "", f"_{s.requirement}_", ""]
-        lines += [f"- {line}" for line in failure_lines(s)]
+        lines += ["", f"### {s.section.name}", "", f"*{md(s.requirement)}*", ""]
+        lines.append(markdown_list(failure_lines(s)))
     return "\n".join(lines) + "\n"
 
 

@@ -30,7 +30,8 @@ class Check:
     clause: str  # the requirement sentence it proves (empty while withheld)
     outcome: str  # passed, failed, error or skipped
     reason: str  # the assertion message, short (empty while withheld)
-    withheld: bool = False
+    withheld: bool = False  # hidden and not released: name, clause and reason left out
+    hidden: bool = False  # hidden by the rubric, whether released or not
 
 
 @dataclass(frozen=True)
@@ -81,14 +82,14 @@ def checks_of(records: list[dict[str, Any]], rubric: Rubric) -> tuple[Check, ...
     """What students see of a section's tests: hidden ones only by number and outcome."""
     checks: list[Check] = []
     for record in records:
-        if rubric.is_hidden(record["nodeid"]) and not rubric.release:
+        hidden = rubric.is_hidden(record["nodeid"])
+        if hidden and not rubric.release:
             number = sum(check.withheld for check in checks) + 1
-            checks.append(Check(f"hidden test {number}", "", record["outcome"], "", True))
+            checks.append(Check(f"hidden test {number}", "", record["outcome"], "", True, True))
         else:
             name = record["nodeid"].rpartition("::")[2]
-            checks.append(
-                Check(name, record["clause"] or name, record["outcome"], record["reason"])
-            )
+            clause = record["clause"] or name
+            checks.append(Check(name, clause, record["outcome"], record["reason"], False, hidden))
     return tuple(checks)
 
 
