@@ -4,7 +4,7 @@ With no --data-dir it trains on the 5,000 MNIST training digits that ship inside
 wheel, so nothing is downloaded; --data-dir reads the four standard MNIST IDX files instead.
 --test-dir scores the best network (lowest validation loss) on a separate IDX test set:
 
-    python scripts/train_lenet.py --test-dir ../shared/mnist
+    python scripts/train_lenet.py --test-dir MNIST_DIR   # the IDX test files (t10k-*)
 
 The network comes from the reference solution (solution/) or from any solution folder given
 with --solution; its layers do the learning (each backward updates its own weights), this
@@ -322,7 +322,7 @@ outputs (in --out):
   curves.png      loss and accuracy per epoch, train against validation
 
 examples:
-  python scripts/train_lenet.py --test-dir ../shared/mnist
+  python scripts/train_lenet.py --test-dir MNIST_DIR
   python scripts/train_lenet.py --data-dir ~/mnist --epochs 5 --out runs/full
   python scripts/train_lenet.py --epochs 20 --resume    # more epochs for the run in runs/lenet
 """

@@ -12,10 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from spec.support.confinement import LAYERS, policy, view
-from spec.support.isolated import Stopwatch
+from spec.support.isolated import Isolated, Stopwatch, SubmissionDied
+from spec.support.submission import Submission
 from tests import mutants
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,3 +176,27 @@ def test_busy_time_leaves_out_the_time_spent_waiting_for_a_cpu():
     assert busy < 1.4, f"busy {busy:.2f} s of {wall:.2f} s wall"
     busy, wall = busy_time_of("time.sleep(1.0)")
     assert 0.9 < busy <= wall + 1e-3, f"a sleep of 1 s counted {busy:.2f} s"
+
+
+def test_a_dead_workers_output_is_removed_with_it(tmp_path: Path):
+    """What a worker printed (up to 64 MiB a file) is read for the failure message, then
+    deleted: a submission that prints and crashes in every test cannot fill the grader's disk."""
+    submission = mutants.copy_of_solution(tmp_path / "submission")
+    mutants.edit(
+        submission / "Layers" / "TanH.py",
+        "        self.activation = np.tanh(input_tensor)\n",
+        "        print('x' * (8 << 20)); import os; os._exit(3)\n",
+    )
+    backend = Isolated(submission)
+    try:
+        layer = Submission(backend).Layers.TanH.TanH()
+        for _ in range(3):
+            with pytest.raises(SubmissionDied, match="exit status 3"):
+                layer.forward(np.ones((2, 2)))
+            layer = Submission(backend).Layers.TanH.TanH()
+        left = sorted(path.name for path in (backend.session / "private").iterdir())
+    finally:
+        backend.close()
+    assert all(
+        name == "zygote.log" or name.startswith(("worker-4.", "worker-5.")) for name in left
+    ), left

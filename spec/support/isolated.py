@@ -107,7 +107,7 @@ class SubmissionAttributeError(SubmissionRaised, AttributeError):
 
 
 class SubmissionRefused(SubmissionRaised):
-    """The sandbox refused an operation of the submission."""
+    """The confinement refused an operation of the submission."""
 
 
 class SubmissionTimedOut(SubmissionFailed):
@@ -516,7 +516,8 @@ class Isolated:
         return Zygote(self.confined, self.config, self.session / "private" / "zygote.log")
 
     def retire(self, worker: Worker, answer: bool = True) -> int | None:
-        """Stop a worker, have its scratch folder removed; with `answer`, return its exit code."""
+        """Stop a worker, have its scratch folder and its output removed; with `answer`, return
+        its exit code."""
         if worker.alive:
             worker.alive = False
             for fd in (worker.commands, worker.replies, worker.schedstat):
@@ -527,6 +528,8 @@ class Isolated:
             os.close(worker.pidfd)
             if self.zygote is not None:
                 worker.exit_code = self.zygote.reap(worker.pid, answer)
+            for kind in ("output", "faults"):  # read by now; each may hold 64 MiB
+                (self.session / "private" / f"{worker.name}.{kind}").unlink(missing_ok=True)
         return worker.exit_code
 
     # one request
