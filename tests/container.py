@@ -8,7 +8,6 @@ harness's own BPF helpers (spec/support/confinement/seccomp.py); the command is 
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 
@@ -26,6 +25,7 @@ from spec.support.confinement.seccomp import (
     RETURN,
     argument,
     instruction,
+    load,
     when,
 )
 
@@ -56,14 +56,8 @@ def program() -> list[bytes]:
 
 
 def main() -> None:
-    class Program(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
-
-    instructions = program()
-    filter_program = Program(len(instructions), b"".join(instructions))
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.byref(filter_program), 0, 0):
-        sys.exit(f"cannot install the filter: {os.strerror(ctypes.get_errno())}")
+    if not load(program()):
+        sys.exit("cannot install the filter")
     os.execvp(sys.argv[1], sys.argv[1:])
 
 

@@ -132,18 +132,21 @@ def supported() -> bool:
 
 def install() -> bool:
     """Install the filter on this process; False where it cannot be (not x86-64 Linux)."""
-    if not supported():
-        return False
+    return supported() and load(program(os.getpid()))
+
+
+def load(instructions: list[bytes]) -> bool:
+    """Set no_new_privs and install a BPF program as this process's seccomp filter."""
     import ctypes
 
     class Program(ctypes.Structure):
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
 
-    instructions = program(os.getpid())
     filter_program = Program(len(instructions), b"".join(instructions))
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
     return (
         libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) == 0
-        and libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(filter_program), 0, 0) == 0
+        and libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(filter_program), 0, 0)
+        == 0
     )
