@@ -28,6 +28,7 @@ from spec.support.submission import Submission, open_in_process
 
 BUNDLED_SOLUTION = Path(__file__).resolve().parents[1] / "solution"
 SOLUTION = pytest.StashKey[Path]()  # the submission, arranged
+BACKEND = pytest.StashKey[Isolated]()  # with --isolated
 
 # A grade must be reproducible: hypothesis draws the same examples on every run.
 settings.register_profile(
@@ -91,12 +92,25 @@ def pytest_configure(config: pytest.Config) -> None:
     except ValueError as error:
         raise pytest.UsageError(f"--accept-missing: {error}") from None
     config.stash[SOLUTION] = taken_in(config)
-    if config.option.isolated:
+    if config.option.isolated and getattr(config.option, "numprocesses", None):
+        # pytest-xdist's controller runs no test: it only refuses a machine that cannot confine
         readable = view.readable(config.stash[SOLUTION], [BUNDLED_SOLUTION.parent])
         try:
             policy.require(policy.available(readable), accepted)
         except policy.ConfinementMissing as missing:
             raise pytest.UsageError(str(missing)) from None
+    elif config.option.isolated:
+        try:
+            backend = Isolated(
+                config.stash[SOLUTION],
+                Limits(call_seconds=config.option.call_timeout),
+                accepted,
+                calibration.load(),
+            )
+        except policy.ConfinementMissing as missing:
+            raise pytest.UsageError(str(missing)) from None
+        config.stash[BACKEND] = backend  # its zygote boots while pytest collects
+        config.add_cleanup(backend.close)
 
 
 def taken_in(config: pytest.Config) -> Path:
@@ -125,19 +139,9 @@ def sub(request: pytest.FixtureRequest):
         }
         yield open_in_process(request.config.stash[SOLUTION])
         return
-    limits = Limits(call_seconds=options.call_timeout)
-    try:
-        backend = Isolated(
-            request.config.stash[SOLUTION],
-            limits,
-            policy.parse(options.accept_missing),
-            calibration.load(),
-        )
-    except policy.ConfinementMissing as missing:
-        pytest.exit(str(missing), returncode=pytest.ExitCode.USAGE_ERROR)
+    backend = request.config.stash[BACKEND]
     request.config.stash[CONFINEMENT] = backend.confinement
     yield Submission(backend)
-    backend.close()
     if options.record:
         record = {
             "costs": calibration.kept(backend.costs),

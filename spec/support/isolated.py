@@ -241,9 +241,25 @@ class Zygote:
             )
         theirs.close()
         self.socket = ours
-        reply = self.ask(config, timeout=STARTUP_SECONDS)
-        if "error" in reply:
-            raise HarnessError(f"the child process cannot start:\n{reply['error']}")
+        self.config: dict | None = config  # sent, and its answer awaited, by `ready`
+        socket.send_fds(self.socket, [json.dumps(config).encode()], [])
+
+    def ready(self) -> None:
+        """Wait until the zygote has loaded what its workers need (once): it starts while
+        pytest collects the spec."""
+        if self.config is None:
+            return
+        self.config = None
+        try:
+            self.socket.settimeout(STARTUP_SECONDS)
+            reply = self.socket.recv(1 << 20)
+        except OSError as error:
+            raise HarnessError(f"the zygote does not answer ({error})") from None
+        if not reply:
+            tail = self.log.read_text(errors="replace")[-2000:]
+            raise HarnessError(f"the zygote ended; its log:\n{tail}")
+        if "error" in json.loads(reply):
+            raise HarnessError(f"the child process cannot start:\n{json.loads(reply)['error']}")
 
     def ask(self, message: dict, fds: list[int] = (), timeout: float = 30.0) -> dict:
         reply, _ = self.ask_for_fds(message, fds, timeout)
@@ -266,6 +282,7 @@ class Zygote:
     def fork(self, name: str, output: int, faults: int) -> tuple[int, int, int, int]:
         """A new worker with scratch folder `name`: our ends of its two pipes, its pid in the
         zygote's namespace and a pidfd for it. It writes its output to `output` and `faults`."""
+        self.ready()
         commands_read, commands_write = os.pipe()
         replies_read, replies_write = os.pipe()
         try:
@@ -420,6 +437,7 @@ class Isolated:
             "limits": vars(limits),
             "uid": self.uid,
         }
+        self.zygote = self.start_zygote()  # boots while pytest collects
 
     def share(self, scratch: Path) -> None:
         """Let the workers' uid (not root) read the submission and enter the scratch folder,
@@ -503,8 +521,7 @@ class Isolated:
         self.layers = self.layers or layers
 
     def fork(self, name: str, output: int, faults: int) -> tuple[int, int, int, int]:
-        if self.zygote is None:
-            self.zygote = self.start_zygote()
+        assert self.zygote is not None, "fork after close"
         try:
             return self.zygote.fork(name, output, faults)
         except HarnessError:  # the zygote died (it runs no student code): start another once

@@ -147,6 +147,5 @@ def load(instructions: list[bytes]) -> bool:
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
     return (
         libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) == 0
-        and libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(filter_program), 0, 0)
-        == 0
+        and libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(filter_program), 0, 0) == 0
     )
