@@ -41,7 +41,7 @@ LAYERS = ("namespaces", "uid", "landlock", "seccomp", "rlimits")
 @dataclass(frozen=True)
 class Limits:
     call_seconds: float = 5.0  # floor of a call's time limit (busy seconds; see isolated.py)
-    call_multiple: float = 200.0  # a call may take this many times what the reference took
+    call_multiple: float = 500.0  # a call may take this many times what the reference took
     import_seconds: float = 30.0  # floor for importing a module (SciPy, scikit-learn, ...)
     submission_seconds: float = 600.0  # busy seconds of all calls of a submission together
     memory_bytes: int = 2 << 30  # address space of a worker
