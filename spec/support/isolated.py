@@ -14,8 +14,10 @@ this side checks through /proc that every required layer holds before a worker g
 A request that outlives its time limit, a worker that crashes, exits or runs out of memory or
 disk, an operation the kernel refuses, an exception of the student's: each fails the test at
 hand with an AssertionError that says which and where in the student's files. After a failure
-the next request gets a fresh worker, so a hang costs one test, not the run; and a call that hung
-is not made again in the same section: the other tests that would make it fail at once.
+the next request gets a fresh worker, so a hang costs one test, not the run; and the function a
+call hung in is not entered again in the same section: a later call that enters it fails at
+once, with the same reason (a call that would not enter it, with other objects or arguments,
+still runs).
 
 Time is busy time, measured here: wall-clock time minus the time the worker waited for a CPU
 (/proc/PID/schedstat). A loaded machine slows a call down without using up its limit, and a call
@@ -409,7 +411,6 @@ class Isolated:
         self.spent = 0.0  # busy seconds of all requests
         self.costs: dict[str, dict[str, float]] = {}  # test -> call -> most busy seconds it took
         self.handed: dict[str, set[str]] = {}  # test module -> reference modules its workers got
-        self.hung: dict[tuple[str, str], str] = {}  # (test module, call) -> why it failed
         self.stuck: dict[str, list[tuple[list[str], str]]] = {}  # test module -> [(code, why)]
         self.folder = layout.arrange_into(folder, self.session / "submission")
         private = self.session / "private"
@@ -554,8 +555,6 @@ class Isolated:
         """Send a request to the test's worker; its plain reply, or a Ref labelled `label`."""
         __tracebackhide__ = True
         worker = self.worker()
-        if (worker.test_file, context) in self.hung:
-            raise SubmissionTimedOut(self.hung[worker.test_file, context])
         if self.spent > self.limits.submission_seconds:
             raise SubmissionTimedOut(
                 f"the submission has used up its time ({self.limits.submission_seconds:g} s "
@@ -593,9 +592,6 @@ class Isolated:
         except TimeoutError:
             self.spent += limit
             error, code = self.timed_out(worker, context, limit)
-            self.hung[worker.test_file, context] = (
-                f"not called again: earlier in this section it {error}"
-            )
             if code:
                 self.stuck.setdefault(worker.test_file, []).append((code, str(error)))
             raise error from None
