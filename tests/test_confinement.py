@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spec.support.confinement import LAYERS, policy, view
-from spec.support.isolated import Isolated, Stopwatch, SubmissionDied
+from spec.support.confinement import LAYERS, Limits, policy, view
+from spec.support.isolated import Isolated, Stopwatch, SubmissionDied, SubmissionTimedOut
 from spec.support.submission import Submission
 from tests import mutants
 
@@ -200,3 +200,25 @@ def test_a_dead_workers_output_is_removed_with_it(tmp_path: Path):
     assert all(
         name == "zygote.log" or name.startswith(("worker-4.", "worker-5.")) for name in left
     ), left
+
+
+def test_a_submission_that_has_used_up_its_time_gets_no_more(tmp_path: Path):
+    """All calls of a submission together have a budget of busy time: once it is spent, every
+    further call fails at once, saying so (a slow submission cannot hold the grader for long)."""
+    submission = mutants.copy_of_solution(tmp_path / "submission")
+    mutants.edit(
+        submission / "Layers" / "TanH.py",
+        "        self.activation = np.tanh(input_tensor)\n",
+        "        import time; time.sleep(0.4)\n        self.activation = np.tanh(input_tensor)\n",
+    )
+    backend = Isolated(submission, Limits(submission_seconds=1.0))
+    try:
+        layer = Submission(backend).Layers.TanH.TanH()
+        start = time.monotonic()
+        for _ in range(3):  # 1.2 s of sleep: the budget is gone after the third
+            layer.forward(np.ones((2, 2)))
+        with pytest.raises(SubmissionTimedOut, match=r"used up its time \(1 s of computing"):
+            layer.forward(np.ones((2, 2)))
+        assert time.monotonic() - start < 2.5, "the refused call ran anyway"
+    finally:
+        backend.close()
