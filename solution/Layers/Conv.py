@@ -11,11 +11,12 @@ def _same_padding(kernel_size):
     return (kernel_size - 1) // 2, kernel_size // 2
 
 
-def _kernel_offsets(kernel_shape, output_shape, stride):
-    """For each kernel tap (i, j): the padded pixels it meets, one per output position.
+def _kernel_taps(kernel_shape, output_shape, stride):
+    """(i, j, index) for each kernel tap: padded[index] is what tap (i, j) reads at every output
+    position, from a padded input (c, Y, X, b).
 
-    Tap (i, j) of the window at output position (y, x) reads padded pixel
-    (i + stride_y * y, j + stride_x * x): a strided slice of the padded image.
+    The window at output position (y, x) has its tap (i, j) on padded pixel
+    (i + stride_y * y, j + stride_x * x): over all (y, x), one strided slice.
     """
     (m, n), (out_y, out_x), (stride_y, stride_x) = kernel_shape, output_shape, stride
     for i in range(m):
@@ -35,7 +36,7 @@ def _im2col(padded, kernel_shape, output_shape, stride):
     channels, *_, batch = padded.shape
     m, n = kernel_shape
     cols = np.empty((channels, m, n, *output_shape, batch))
-    for i, j, seen_by_tap in _kernel_offsets(kernel_shape, output_shape, stride):
+    for i, j, seen_by_tap in _kernel_taps(kernel_shape, output_shape, stride):
         cols[:, i, j] = padded[seen_by_tap]
     return cols.reshape(channels * m * n, -1)
 
@@ -49,7 +50,7 @@ def _col2im(cols, padded_shape, kernel_shape, output_shape, stride):
     m, n = kernel_shape
     cols = cols.reshape(channels, m, n, *output_shape, batch)
     padded = np.zeros(padded_shape)
-    for i, j, seen_by_tap in _kernel_offsets(kernel_shape, output_shape, stride):
+    for i, j, seen_by_tap in _kernel_taps(kernel_shape, output_shape, stride):
         padded[seen_by_tap] += cols[:, i, j]
     return padded
 
