@@ -23,12 +23,13 @@ class Pooling(BaseLayer):
         # window entries first: the loop below then compares whole contiguous images
         windows = windows.transpose(4, 5, 0, 1, 2, 3).reshape(pool_y * pool_x, b, c, out_y, out_x)
 
-        # The (first) maximum of every window, one pass per entry (i, j) of the window (argmax
-        # across the leading axis would do, but is slow). Entry (i, j) lies i * width + j after
-        # the window's top-left pixel in the flat input.
-        maximum = np.full(windows.shape[1:], -np.inf)
-        offset = np.zeros(windows.shape[1:], dtype=int)
-        for position, (i, j) in enumerate(np.ndindex(pool_y, pool_x)):
+        # The (first) maximum of every window: entry (0, 0) is the first candidate, then each
+        # further entry (i, j) in row-major order challenges it (argmax across the leading axis
+        # would do, but is slow). Entry (i, j) lies i * width + j after the window's top-left
+        # pixel in the flat input.
+        entries = list(np.ndindex(pool_y, pool_x))
+        maximum, offset = windows[0], 0
+        for position, (i, j) in enumerate(entries[1:], start=1):
             larger = windows[position] > maximum  # strictly: a tie keeps the first, as argmax
             # Entries come in row-major order, each further on than the one before, so the
             # offset of the last larger entry is the largest (np.where(larger, ...) is slower).
