@@ -1,24 +1,32 @@
 """How fast is the reference solution? Times it against PyTorch (float64, CPU) on the same work.
 
-    python scripts/bench.py [--solution PATH] [--repeats N] [--threads N]
+    python scripts/bench.py [--solution PATH] [--repeats N] [--threads N [N ...]]
 
-Each number is the median of N timed runs after a warm-up, in milliseconds:
+For each work the two sides take turns, N turns each, alternating which goes first, so a load
+that comes and goes hits both alike. A turn waits until the other side's idle threads have
+stopped spinning, runs the work once untimed and then once timed. Per side: the median of the N
+timed runs in milliseconds and, in brackets, the 10th-90th percentile; ours/PyTorch is the
+ratio of the medians.
   LeNet step  one training step of Models.LeNet.build() on a batch of 50 28x28 images
   Conv        Conv forward + backward, input (50, 6, 14, 14), 16 kernels 6x5x5, stride 1
   RNN, LSTM   forward + backward through 1000 time steps, input 64, hidden 128, output 64
-PyTorch gets as many threads as NumPy's BLAS (--threads sets both; on a busy machine, 1 keeps
-thread synchronization from dominating). Without torch only our times are printed.
+--threads sets NumPy's BLAS threads and PyTorch's threads alike (default: as many as BLAS has);
+several values give one table each. Without torch only our times are printed.
+
+Timings mean something only on a quiet machine: the load average is printed before and after
+(after includes this bench's own threads), with the CPU that other processes used meanwhile
+where /proc/stat tells it, and a warning when either is above half the cores.
 """
 
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH, IMAGE, CLASSES = 50, (1, 28, 28), 10
@@ -29,32 +37,57 @@ EPS = np.finfo(float).eps
 
 # (work, target ratio ours / PyTorch or None for informational)
 TARGETS = {
-    "LeNet step": 2.0,
+    "LeNet step": 1.5,
     "Conv fwd+bwd": None,
     "RNN fwd+bwd": 1.0,
     "LSTM fwd+bwd": 1.0,
 }
 
 
-def median_ms(work, repeats, warmup=2):
-    for _ in range(warmup):
-        work()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+def settle(longest=0.5):
+    """Wait until this process's idle threads have stopped spinning.
+
+    After a parallel region, OpenBLAS's threads keep polling for new work for about 0.1 s and
+    PyTorch's OpenMP threads for a few ms; meanwhile they hold cores the other side's threads
+    need. Settled means under 10 % of a CPU for 10 ms.
+    """
+    deadline = time.perf_counter() + longest
+    while time.perf_counter() < deadline:
+        cpu = time.process_time()
+        time.sleep(0.01)
+        if time.process_time() - cpu < 0.001:
+            return
 
 
-def numpy_threads():
-    """Threads NumPy's BLAS runs matrix products on."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return len(os.sched_getaffinity(0))
-    blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
-    return blas[0] if blas else 1
+def seconds(work):
+    """One timed run of work, from the steady state: settled, then one run untimed."""
+    settle()
+    work()
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def take_turns(sides, repeats):
+    """Times of each side's work in ms, one run per side per round, the order alternating."""
+    times: list[list[float]] = [[] for _ in sides]
+    for round_ in range(repeats):
+        order = range(len(sides)) if round_ % 2 == 0 else reversed(range(len(sides)))
+        for side in order:
+            times[side].append(1e3 * seconds(sides[side]))
+    return times
+
+
+def summary(times):
+    """'median [p10-p90]' of a list of ms."""
+    p10, median, p90 = np.percentile(times, [10, 50, 90])
+    return f"{median:.1f} [{p10:.1f}-{p90:.1f}]"
+
+
+def numpy_blas():
+    """NumPy's BLAS library as threadpoolctl sees it (scikit-learn brings threadpoolctl)."""
+    (blas,) = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return blas
 
 
 def make_inputs(seed=0):
@@ -228,65 +261,125 @@ def pytorch(data, torch):
     }
 
 
+# --- how quiet the machine was ------------------------------------------------------------
+
+
+def busy_cpu_seconds():
+    """CPU seconds all processes on the machine have used since boot (Linux), else None."""
+    try:
+        first_line = Path("/proc/stat").read_text().splitlines()[0]
+    except OSError:
+        return None
+    # "cpu  user nice system idle iowait irq softirq steal ...", in clock ticks; steal is time
+    # the hypervisor gave to other machines
+    user, nice, system, _, _, irq, softirq, steal = map(int, first_line.split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class Quietness:
+    """Load average before and after a measurement, and the CPU others used during it."""
+
+    def __init__(self):
+        self.cpus = os.cpu_count() or 1
+        self.load_before = os.getloadavg()[0]
+        self.wall, self.own = time.perf_counter(), time.process_time()
+        self.busy = busy_cpu_seconds()
+
+    def report(self):
+        """Lines saying how loaded the machine was, a warning last if it was not quiet."""
+        load_after = os.getloadavg()[0]
+        wall = time.perf_counter() - self.wall
+        own = (time.process_time() - self.own) / wall  # CPUs this bench kept busy
+        lines = [
+            f"load average (1 min): before {self.load_before:.2f}, after {load_after:.2f} "
+            f"(after includes this bench, which kept {own:.2f} CPUs busy)"
+        ]
+        half = self.cpus / 2
+        too_busy = (
+            [f"load average {self.load_before:.2f} before"] if self.load_before > half else []
+        )
+        busy = busy_cpu_seconds()
+        if busy is not None and self.busy is not None:
+            others = max(0.0, (busy - self.busy) / wall - own)
+            lines.append(f"other processes kept {others:.2f} of {self.cpus} CPUs busy meanwhile")
+            if others > half:
+                too_busy.append(f"other processes on {others:.2f} CPUs")
+        if too_busy:
+            lines.append(
+                f"WARNING: the machine was not quiet ({', '.join(too_busy)}; quiet is at most "
+                f"{half:g}, half the CPUs): these times are not comparable, rerun when it is idle"
+            )
+        return lines
+
+
 # --- report -------------------------------------------------------------------------------
 
 
 def table(rows):
-    header = ("work", "ours (ms)", "PyTorch (ms)", "ours/PyTorch", "target", "met")
+    header = ("work", "ours ms [p10-p90]", "PyTorch ms [p10-p90]", "ours/PyTorch", "target", "met")
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     lines = [
         "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
-        for row in rows
+        for row in (header, *rows)
     ]
-    rule = "  ".join("-" * width for width in widths)
-    head = "  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True))
-    return "\n".join([head, rule, *lines])
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def row(name, ours_ms, torch_ms):
+    ratio = np.median(ours_ms) / np.median(torch_ms)
+    target = TARGETS[name]
+    if target is None:
+        goal, met = "informational", "-"
+    else:
+        goal, met = f"<= {target:g}x", "met" if ratio <= target else "not met"
+    return (name, summary(ours_ms), summary(torch_ms), f"{ratio:.2f}", goal, met)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--solution", type=Path, default=REPO / "solution")
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--threads", type=int, help="BLAS and PyTorch threads (default: BLAS's)")
-    args = parser.parse_args()
-    sys.path.insert(0, str(args.solution.resolve()))
-    if args.threads:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(args.threads)
-
-    data = make_inputs()
-    threads = numpy_threads()
-    print(f"solution: {args.solution}")
-    print(
-        f"Python {platform.python_version()}, NumPy {np.__version__} ({threads} BLAS threads), "
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    parser.add_argument("--repeats", type=int, default=10, help="timed runs per side (default 10)")
+    parser.add_argument(
+        "--threads", type=int, nargs="+", help="BLAS and PyTorch threads (default: BLAS's)"
     )
-    # ours first, then PyTorch: the two thread pools would otherwise compete for the cores
-    ours_ms = {name: median_ms(work, args.repeats) for name, work in ours(data).items()}
-
+    args = parser.parse_args()
+    if args.repeats < 1 or any(threads < 1 for threads in args.threads or []):
+        parser.error("--repeats and --threads must be at least 1")
+    sys.path.insert(0, str(args.solution.resolve()))
     try:
         import torch
     except ImportError:
-        print("PyTorch not installed: our times only\n")
-        for name, ms in ours_ms.items():
-            print(f"{name:<14} {ms:8.1f} ms")
-        return
+        torch = None  # type: ignore[assignment]
 
-    torch.set_num_threads(threads)
-    print(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)\n")
-    torch_ms = {name: median_ms(work, args.repeats) for name, work in pytorch(data, torch).items()}
+    data = make_inputs()
+    blas = numpy_blas()
+    print(f"command: python {' '.join(sys.argv)}")
+    print(f"solution: {args.solution}")
+    print(
+        f"Python {platform.python_version()}, NumPy {np.__version__} ({blas['internal_api']} "
+        f"{blas.get('architecture', '')}), "
+        f"PyTorch {torch.__version__ if torch else 'not installed'}, {os.cpu_count()} CPUs"
+    )
+    ours_work = ours(data)
+    torch_work = pytorch(data, torch) if torch else None
 
-    rows = []
-    for name, ms in ours_ms.items():
-        ratio = ms / torch_ms[name]
-        target = TARGETS[name]
-        if target is None:
-            goal, met = "informational", "-"
+    for threads in args.threads or [blas["num_threads"]]:
+        threadpool_limits(threads, user_api="blas")
+        quietness = Quietness()
+        print(f"\n{threads} thread(s) for BLAS and PyTorch, {args.repeats} timed runs per side")
+        if torch_work is None:
+            for name, work in ours_work.items():
+                (ms,) = take_turns([work], args.repeats)
+                print(f"{name:<14} {summary(ms)} ms")
         else:
-            goal, met = f"<= {target:g}x", "met" if ratio <= target else "not met"
-        rows.append((name, f"{ms:.1f}", f"{torch_ms[name]:.1f}", f"{ratio:.2f}", goal, met))
-    print(table(rows))
+            torch.set_num_threads(threads)
+            rows = []
+            for name, work in ours_work.items():
+                ours_ms, torch_ms = take_turns([work, torch_work[name]], args.repeats)
+                rows.append(row(name, ours_ms, torch_ms))
+            print(table(rows))
+        print("\n".join(quietness.report()))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,7 @@
 import copy
-import functools
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .Base import BaseLayer
 
@@ -13,28 +11,48 @@ def _same_padding(kernel_size):
     return (kernel_size - 1) // 2, kernel_size // 2
 
 
-def _im2col(padded, kernel_shape, stride):
-    """Windows of padded (b, c, Y, X) at the strided positions, as columns of a matrix.
+def _kernel_taps(kernel_shape, output_shape, stride):
+    """(i, j, index) for each kernel tap: padded[index] is what tap (i, j) reads at every output
+    position, from a padded input (c, Y, X, b).
 
-    Returns (c * m * n, b * oy * ox): one row per kernel tap, one column per output pixel.
+    The window at output position (y, x) has its tap (i, j) on padded pixel
+    (i + stride_y * y, j + stride_x * x): over all (y, x), one strided slice.
     """
-    windows = sliding_window_view(padded, kernel_shape, axis=(2, 3))  # (b, c, Y', X', m, n)
-    windows = windows[:, :, :: stride[0], :: stride[1]]  # (b, c, oy, ox, m, n)
-    b, c, oy, ox, m, n = windows.shape
-    # tap-major: the copy reads whole image rows, much faster than one short window at a time
-    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * m * n, b * oy * ox)
+    (m, n), (out_y, out_x), (stride_y, stride_x) = kernel_shape, output_shape, stride
+    for i in range(m):
+        for j in range(n):
+            rows = slice(i, i + stride_y * out_y, stride_y)
+            cols = slice(j, j + stride_x * out_x, stride_x)
+            yield i, j, (slice(None), rows, cols)
 
 
-@functools.lru_cache(maxsize=16)
-def _col2im_index(padded_shape, kernel_shape, stride):
-    """For every entry of im2col's matrix, the flat index of the padded pixel it was read from.
+def _im2col(padded, kernel_shape, output_shape, stride):
+    """Windows of padded (c, Y, X, b) as a matrix (c * m * n, oy * ox * b).
 
-    Cached per shape: a training run builds it once per layer instead of once per step.
+    Row (channel, i, j) holds what tap (i, j) sees at every output position, so the
+    correlation becomes one matrix product. A loop over the m * n taps, not over pixels:
+    with the batch axis last, every tap copies long contiguous runs.
     """
-    pixel_index = np.arange(math.prod(padded_shape)).reshape(padded_shape)
-    read_from = _im2col(pixel_index, kernel_shape, stride).ravel()
-    read_from.flags.writeable = False
-    return read_from
+    channels, *_, batch = padded.shape
+    m, n = kernel_shape
+    cols = np.empty((channels, m, n, *output_shape, batch))
+    for i, j, seen_by_tap in _kernel_taps(kernel_shape, output_shape, stride):
+        cols[:, i, j] = padded[seen_by_tap]
+    return cols.reshape(channels * m * n, -1)
+
+
+def _col2im(cols, padded_shape, kernel_shape, output_shape, stride):
+    """The adjoint of _im2col: add every entry back onto the padded pixel it was read from.
+
+    Windows overlap, so a pixel seen by several taps collects the sum of their entries.
+    """
+    channels, *_, batch = padded_shape
+    m, n = kernel_shape
+    cols = cols.reshape(channels, m, n, *output_shape, batch)
+    padded = np.zeros(padded_shape)
+    for i, j, seen_by_tap in _kernel_taps(kernel_shape, output_shape, stride):
+        padded[seen_by_tap] += cols[:, i, j]
+    return padded
 
 
 class Conv(BaseLayer):
@@ -87,14 +105,18 @@ class Conv(BaseLayer):
         kernels = self._kernels_2d()
         k, _, m, n = kernels.shape
         b, _, height, width = images.shape
+        output_shape = (math.ceil(height / self.stride[0]), math.ceil(width / self.stride[1]))
 
-        padded = np.pad(images, ((0, 0), (0, 0), _same_padding(m), _same_padding(n)))
-        cols = _im2col(padded, (m, n), self.stride)  # (c*m*n, b*oy*ox)
-        out_y, out_x = math.ceil(height / self.stride[0]), math.ceil(width / self.stride[1])
+        # (b, c, y, x) -> (c, y, x, b), zero-padded along y and x: the batch last makes every
+        # kernel tap's slice in _im2col and _col2im long contiguous runs
+        padding = ((0, 0), _same_padding(m), _same_padding(n), (0, 0))
+        padded = np.pad(images.transpose(1, 2, 3, 0), padding)
+        cols = _im2col(padded, (m, n), output_shape, self.stride)  # (c*m*n, oy*ox*b)
 
         # out[k, p] = sum over taps of w[k, tap] * cols[tap, p] + bias[k]
         out = kernels.reshape(k, -1) @ cols + self.bias[:, None]
-        out = out.reshape(k, b, out_y, out_x).transpose(1, 0, 2, 3)
+        # (k, oy, ox, b) -> (b, k, oy, ox), copied: the layers after run faster on a plain array
+        out = np.ascontiguousarray(out.reshape(k, *output_shape, b).transpose(3, 0, 1, 2))
 
         self._cols = cols
         self._image_shape, self._padded_shape = images.shape, padded.shape
@@ -105,22 +127,23 @@ class Conv(BaseLayer):
         kernels = self._kernels_2d()
         k, c, m, n = kernels.shape
         height, width = self._image_shape[2:]
+        output_shape = errors.shape[2:]
 
         # dL/dw[k, tap] = sum over output pixels p of error[k, p] * cols[tap, p]
-        error_rows = errors.transpose(1, 0, 2, 3).reshape(k, -1)  # (k, b*oy*ox)
-        gradient_kernels = (error_rows @ self._cols.T).reshape(k, c, m, n)
+        error_rows = errors.transpose(1, 2, 3, 0).reshape(k, -1)  # (k, oy*ox*b), as cols
+        gradient_kernels = (self._cols @ error_rows.T).T.reshape(k, c, m, n)
         self.gradient_weights = gradient_kernels[..., 0] if self.is_1d else gradient_kernels
         self.gradient_bias = errors.sum(axis=(0, 2, 3))
 
-        # dL/dcols[tap, p] = sum over kernels k of w[k, tap] * error[k, p]; then col2im, the
-        # adjoint of im2col: add every entry back onto the padded pixel it was read from.
-        gradient_cols = kernels.reshape(k, -1).T @ error_rows  # (c*m*n, b*oy*ox)
-        read_from = _col2im_index(self._padded_shape, (m, n), self.stride)
-        gradient_padded = np.bincount(
-            read_from, weights=gradient_cols.ravel(), minlength=math.prod(self._padded_shape)
-        ).reshape(self._padded_shape)
+        # dL/dcols[tap, p] = sum over kernels k of w[k, tap] * error[k, p]; col2im then sends
+        # each entry back to the pixel it came from
+        gradient_cols = kernels.reshape(k, -1).T @ error_rows  # (c*m*n, oy*ox*b)
+        gradient_padded = _col2im(
+            gradient_cols, self._padded_shape, (m, n), output_shape, self.stride
+        )
         top, left = _same_padding(m)[0], _same_padding(n)[0]
-        gradient_input = gradient_padded[:, :, top : top + height, left : left + width]
+        gradient_input = gradient_padded[:, top : top + height, left : left + width]
+        gradient_input = gradient_input.transpose(3, 0, 1, 2)  # (c, y, x, b) -> (b, c, y, x)
 
         if self._optimizer is not None:
             self.weights = self._optimizer.calculate_update(self.weights, self.gradient_weights)

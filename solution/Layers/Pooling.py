@@ -20,23 +20,27 @@ class Pooling(BaseLayer):
         windows = sliding_window_view(input_tensor, self.pooling_shape, axis=(2, 3))
         windows = windows[:, :, ::stride_y, ::stride_x]  # (b, c, oy, ox, pool_y, pool_x)
         out_y, out_x = windows.shape[2:4]
-        # window positions first: the reductions below then run over whole contiguous images
+        # window entries first: the loop below then compares whole contiguous images
         windows = windows.transpose(4, 5, 0, 1, 2, 3).reshape(pool_y * pool_x, b, c, out_y, out_x)
-        maximum = windows.max(axis=0)
 
-        # Position of the (first) maximum inside its window. windows.argmax(axis=0) would do, but
-        # argmax across a leading axis is slow: instead rank the positions holding the maximum by
-        # how early they come and take the best. Testing "not <" rather than "==" gives a window
-        # whose maximum is NaN a position inside it too.
-        positions = pool_y * pool_x
-        earliness = np.arange(positions, 0, -1).reshape(positions, 1, 1, 1, 1)
-        offset = positions - (~(windows < maximum) * earliness).max(axis=0)
+        # The (first) maximum of every window: entry (0, 0) is the first candidate, then each
+        # further entry (i, j) in row-major order challenges it (argmax across the leading axis
+        # would do, but is slow). Entry (i, j) lies i * width + j after the window's top-left
+        # pixel in the flat input.
+        entries = list(np.ndindex(pool_y, pool_x))
+        maximum, offset = windows[0], 0
+        for position, (i, j) in enumerate(entries[1:], start=1):
+            larger = windows[position] > maximum  # strictly: a tie keeps the first, as argmax
+            # Entries come in row-major order, each further on than the one before, so the
+            # offset of the last larger entry is the largest (np.where(larger, ...) is slower).
+            offset = np.maximum(offset, larger * (i * width + j))
+            maximum = np.maximum(maximum, windows[position])  # NaN stays NaN, as in max()
 
         # flat index into the input of every window's maximum
-        row = np.arange(out_y)[:, None] * stride_y + offset // pool_x
-        col = np.arange(out_x) * stride_x + offset % pool_x
+        row = np.arange(out_y)[:, None] * stride_y
+        col = np.arange(out_x) * stride_x
         channel = np.arange(b * c).reshape(b, c, 1, 1)
-        self._argmax = (channel * height + row) * width + col
+        self._argmax = (channel * height + row) * width + col + offset
         self._input_shape = input_tensor.shape
 
         return maximum
