@@ -45,7 +45,9 @@ def make_class(folder: Path) -> None:
     folder.mkdir(parents=True)
     copy_of_solution(folder / "reference")
     banks = sorted(mutants.BANK.glob("*.toml"))
-    first_of_each_bank = [tomllib.loads(bank.read_text())["mutant"][0] for bank in banks]
+    first_of_each_bank = [  # benign.toml holds correct variants, no mutant
+        bugs[0] for bank in banks if (bugs := tomllib.loads(bank.read_text()).get("mutant"))
+    ]
     for mutant in first_of_each_bank[:14]:
         mutants.apply(mutant, copy_of_solution(folder / mutant["name"]))
     (copy_of_solution(folder / "missing_rnn") / "Layers" / "RNN.py").unlink()
