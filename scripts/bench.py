@@ -350,7 +350,7 @@ def main():
     try:
         import torch
     except ImportError:
-        torch = None  # type: ignore[assignment]
+        torch = None  # type: ignore[assignment, unused-ignore]  # (needed only with torch)
 
     data = make_inputs()
     blas = numpy_blas()

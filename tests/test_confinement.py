@@ -122,8 +122,16 @@ def test_the_readable_view_carves_the_harness_out_of_what_holds_it(tmp_path: Pat
     (tmp_path / "usr" / "lib").mkdir(parents=True)
     (tmp_path / "usr" / "src" / "harness" / "spec").mkdir(parents=True)
     (tmp_path / "usr" / "src" / "other").mkdir()
-    roots = view.excluding([str(tmp_path / "usr")], [str(tmp_path / "usr" / "src" / "harness")])
-    assert sorted(roots) == [str(tmp_path / "usr" / "lib"), str(tmp_path / "usr" / "src" / "other")]
+    harness = tmp_path / "usr" / "src" / "harness"
+    (harness / ".venv").mkdir()  # nox's or a student's virtualenv inside the harness's folder
+    roots = view.excluding([str(tmp_path / "usr"), str(harness / ".venv")], [str(harness)])
+    assert sorted(roots) == sorted(
+        [
+            str(tmp_path / "usr" / "lib"),
+            str(tmp_path / "usr" / "src" / "other"),
+            str(harness / ".venv"),
+        ]
+    )
     readable = view.readable(tmp_path / "submission", [ROOT])
     assert not any(view.within(str(ROOT), path) for path in readable), readable
 

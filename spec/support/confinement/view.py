@@ -37,13 +37,14 @@ def within(path: str, root: str) -> bool:
 def excluding(roots: list[str], hidden: list[str]) -> list[str]:
     """`roots` with every hidden path carved out: a root holding one is replaced by its
     entries, recursively, except the hidden path and its ancestors (an allow-list cannot say
-    "all of /usr but /usr/src/harness")."""
+    "all of /usr but /usr/src/harness"). A root inside a hidden path stays: a virtualenv in
+    the harness's folder (nox's, say) is the Python installation, not the harness."""
     kept: set[str] = set()
     pending = [os.path.realpath(root) for root in roots if os.path.exists(root)]
     hidden = [os.path.realpath(path) for path in hidden]
     while pending:
         root = pending.pop()
-        if any(within(root, secret) for secret in hidden):
+        if root in hidden:
             continue
         if not any(within(secret, root) for secret in hidden):
             kept.add(root)
