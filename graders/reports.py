@@ -153,8 +153,10 @@ def show(report: Report, console: Console) -> None:
 
 
 def md(text: str) -> str:
-    """Text as Markdown shows it literally: messages hold `<lambda>`, `**`, backquotes."""
-    return re.sub(r"([\\`*<>])", r"\\\1", text)
+    """Text as Markdown shows it literally: messages hold `<lambda>`, `**`, backquotes, and a
+    student's own text could hold a link or an image (`![](http://...)`, loaded by whoever
+    views the report) or a table's `|`."""
+    return re.sub(r"([\\`*<>\[\]!|~])", r"\\\1", text)
 
 
 def markdown_list(lines: list[str]) -> str:
@@ -239,7 +241,7 @@ def gradescope(report: Report) -> dict[str, Any]:
 
 def markdown(report: Report) -> str:
     lines = [
-        f"# Exercise 3: {report.submission}",
+        f"# Exercise 3: {md(report.submission)}",
         "",
         f"**{summary(report)}**",
         "",

@@ -428,3 +428,15 @@ def test_a_folder_holding_only_the_uploaded_zip_is_graded_as_that_zip(tmp_path):
     assert notes == [
         "supplied by the harness: Layers/__init__.py, Optimization/__init__.py, Layers/Helpers.py"
     ]
+
+
+def test_a_students_message_cannot_put_a_link_or_an_image_into_a_report():
+    """Markdown reports (report.md, Gradescope's output) show a student's text as text: an image
+    would be fetched by whoever opens the report, a link could lead anywhere."""
+    bait = "![pixel](http://example.invalid/p.png) [help](http://example.invalid) | cell"
+    records = [record("TanH", "test_forward", "failed", f"AssertionError: {bait}")]
+    rubric = Rubric((Section("TanH", "exercise", 2.5),))
+    report = scoring.score("student", records, rubric)
+    for text in (reports.markdown(report), json.dumps(reports.gradescope(report))):
+        assert "![pixel](" not in text and "[help](" not in text
+        assert "pixel" in text and "help" in text  # still there, as text
