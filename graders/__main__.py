@@ -22,7 +22,7 @@ from graders.batch import ClassError, batch, parse_shard
 from graders.grade import grade, name_of
 from graders.merge import MergeError, merge
 from graders.run import ROOT, HarnessError
-from spec.support.confinement import policy, view
+from spec.support.confinement import policy
 
 SIMILARITY_EXTRA = 'copydetect is not installed: pip install -e ".[similarity]"'
 
@@ -145,8 +145,7 @@ def confinement_of(args: argparse.Namespace) -> dict[str, object]:
     """What the command line asks for; refuses to go on when a required layer is missing."""
     accepted = policy.parse(args.accept_missing)
     if not args.trust_submission:
-        readable = view.readable(ROOT / "solution", [ROOT])
-        policy.require(policy.available(readable), accepted)
+        policy.check(accepted, ROOT / "solution")
     return {"trusted": args.trust_submission, "accepted_missing": sorted(accepted)}
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from rich.progress import Progress
 
 from graders import analytics, run, similarity
-from graders.grade import fingerprint, name_of
+from graders.grade import CONFINED, fingerprint, name_of
 from graders.rubric import Rubric
 from graders.similarity import Similarity
 
@@ -207,7 +207,7 @@ def batch(
         for name, path in mine.items()
         if fresh or not is_current(out / name, fingerprint(path, rubric))
     }
-    asked = confinement or {"trusted": False, "accepted_missing": []}
+    asked = confinement or CONFINED
     failures = grade_all(todo, out, rubric_file, rubric, jobs, len(mine), asked)
     out.mkdir(parents=True, exist_ok=True)
     similar = similarity.compare(whole_class) if check_similarity else None

@@ -17,6 +17,7 @@ from graders import intake, reports, run, scoring
 from graders.rubric import Rubric
 
 HARNESS = ("spec", "graders", "solution", "reference_data")  # what a grade depends on
+CONFINED: dict[str, Any] = {"trusted": False, "accepted_missing": []}  # unless told otherwise
 
 
 def harness_hash() -> str:
@@ -72,7 +73,7 @@ def grade(
     path: Path, out: Path, rubric: Rubric, confinement: dict[str, Any] | None = None
 ) -> scoring.Report:
     """Grade the folder or zip at `path` and write its report files into `out`."""
-    asked = confinement or {"trusted": False, "accepted_missing": []}
+    asked = confinement or CONFINED
     try:
         report = assess(Path(path), rubric, asked)
     except run.HarnessError as failure:

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from graders import intake
 from spec.support import calibration
-from spec.support.confinement import LAYERS, Limits, policy, view
+from spec.support.confinement import LAYERS, Limits, policy
 from spec.support.isolated import CONFINEMENT, HarnessError, Isolated
 from spec.support.submission import Submission, open_in_process
 
@@ -94,9 +94,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SOLUTION] = taken_in(config)
     if config.option.isolated and getattr(config.option, "numprocesses", None):
         # pytest-xdist's controller runs no test: it only refuses a machine that cannot confine
-        readable = view.readable(config.stash[SOLUTION], [BUNDLED_SOLUTION.parent])
         try:
-            policy.require(policy.available(readable), accepted)
+            policy.check(accepted, config.stash[SOLUTION])
         except policy.ConfinementMissing as missing:
             raise pytest.UsageError(str(missing)) from None
     elif config.option.isolated:

@@ -364,8 +364,8 @@ class Worker:
     replies: int
     pid: int  # in the zygote's pid namespace
     pidfd: int
+    host: int  # its pid in ours, for /proc
     schedstat: int | None = None  # /proc/PID/schedstat, open for the stopwatch
-    ready: bool = False
     alive: bool = True
     exit_code: int | None = None
     modules: dict[str, Ref] = field(default_factory=dict)
@@ -496,9 +496,9 @@ class Isolated:
         finally:
             os.close(output)
             os.close(faults)
-        worker = Worker(self.serial, "", name, commands, replies, pid, pidfd)
+        worker = Worker(self.serial, "", name, commands, replies, pid, pidfd, host_pid(pidfd))
         with contextlib.suppress(OSError):  # no scheduler statistics: busy time is wall time
-            worker.schedstat = os.open(f"/proc/{host_pid(pidfd)}/schedstat", os.O_RDONLY)
+            worker.schedstat = os.open(f"/proc/{worker.host}/schedstat", os.O_RDONLY)
         return worker
 
     def await_ready(self, worker: Worker) -> None:
@@ -510,7 +510,7 @@ class Isolated:
             self.retire(worker)
             raise HarnessError(f"a worker could not start: {output}") from None
         try:
-            layers = observed_layers(host_pid(worker.pidfd), ready.get("layers") or {})
+            layers = observed_layers(worker.host, ready.get("layers") or {})
         except (OSError, AttributeError, ValueError) as error:
             self.retire(worker)
             raise HarnessError(f"the worker's confinement cannot be read ({error})") from None
@@ -518,7 +518,6 @@ class Isolated:
         if absent:
             self.retire(worker)
             raise HarnessError(f"a worker is not confined as required: no {', '.join(absent)}")
-        worker.ready = True
         self.layers = self.layers or layers
 
     def fork(self, name: str, output: int, faults: int) -> tuple[int, int, int, int]:

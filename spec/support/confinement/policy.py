@@ -12,8 +12,10 @@ import os
 import re
 from pathlib import Path
 
-from spec.support.confinement import LAYERS, landlock, namespaces, seccomp
+from spec.support.confinement import LAYERS, landlock, namespaces, seccomp, view
 from spec.support.confinement.limits import UID_BASE
+
+HARNESS = Path(__file__).resolve().parents[3]
 
 CAP_SETUID = 7
 RISKS = {
@@ -92,3 +94,8 @@ def require(reasons: dict[str, str], accepted: frozenset[str]) -> None:
         " (or, for code you trust, grade it unconfined: the graders' --trust-submission,"
         " pytest without --isolated)"
     )
+
+
+def check(accepted: frozenset[str], submission: Path) -> None:
+    """Before anything starts: refuse a machine that cannot confine `submission` as required."""
+    require(available(view.readable(submission, [HARNESS])), accepted)
