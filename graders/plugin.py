@@ -49,16 +49,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def printable(text: str) -> str:
+    """One line of printable characters: a submission's own text (a class name, a message)
+    reaches no terminal as escape sequences and no report as lines of its own."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
 def short_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
     """The exception line of a failure ('AssertionError: ...'), or the skip reason."""
     if report.skipped and isinstance(report.longrepr, tuple):
-        return str(report.longrepr[2]).removeprefix("Skipped: ")
-    crash = getattr(report.longrepr, "reprcrash", None)
-    text = crash.message if crash is not None else str(report.longrepr)
-    # Not for students: pytest's assertion introspection after a message, hypothesis's example
-    # (it holds object addresses), the module path of exception names.
-    text = re.split(r"\n(?:assert |Falsifying |Failing test case|You can reproduce)", text)[0]
-    text = re.sub(r"^(?:\w+\.)+(?=\w+: )", "", " ".join(text.split()))
+        text = str(report.longrepr[2]).removeprefix("Skipped: ")
+    else:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        text = crash.message if crash is not None else str(report.longrepr)
+        # Not for students: pytest's assertion introspection after a message, hypothesis's
+        # example (it holds object addresses), the module path of exception names.
+        text = re.split(r"\n(?:assert |Falsifying |Failing test case|You can reproduce)", text)[0]
+        text = re.sub(r"^(?:\w+\.)+(?=\w+: )", "", text.lstrip())
+    text = printable(text)
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
 
 

@@ -728,3 +728,34 @@ def test_a_broken_child_is_a_harness_failure_not_a_grade(tmp_path: Path):
     )
     assert finished.returncode == 3, finished.stdout + finished.stderr
     assert "harness failure" in finished.stdout + finished.stderr
+
+
+def test_a_students_text_reaches_no_terminal_as_escape_sequences(tmp_path: Path):
+    """A class named with terminal escapes (clear the screen, print a fake result in green) is
+    quoted by a LeNet message; the table, report.md, junit.xml and report.json show it as
+    plain text, and LeNet earns no points for it."""
+    submission = copy_of_solution(tmp_path / "submission")
+    lenet = submission / "Models" / "LeNet.py"
+    lenet.write_text(
+        lenet.read_text()
+        + "\n\nFake = type('\\x1b[2J\\x1b[1;32mLeNet 10/10 passed\\x1b[0m', (), {})\n\n\n"
+        "def build():\n    return Fake()\n"
+    )
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text("[exercise]\nReLU = 100\n[bonus]\nLeNet = 10\n")
+    out = tmp_path / "report"
+    command = [sys.executable, "-m", "graders", "grade", str(submission), "--rubric", str(rubric)]
+    finished = subprocess.run(
+        [*command, "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert finished.returncode == 0, finished.stderr
+    texts = [finished.stdout, finished.stderr]
+    texts += [(out / name).read_text() for name in ("report.md", "junit.xml", "report.json")]
+    assert not any("\x1b" in text or "\\u001b" in text for text in texts)
+    assert "2J" in (out / "report.md").read_text(), "the student's text is gone, not defused"
+    assert json.loads((out / "report.json").read_text())["extra_data"]["bonus"] == 0
